@@ -1,0 +1,1 @@
+"""The SQL storage adapter: SQLite through aiosqlite, PostgreSQL through asyncpg."""

@@ -1,0 +1,139 @@
+"""Conversion between core's Python values and what each driver stores.
+
+Hot path: encoders and decoders are chosen once per resource column and kept
+in tuples, so a row costs one function call per non-trivial column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from bastion.adapters.sql.schema import Dialect
+from bastion.blueprint import AnyField, DecimalField, Resource
+
+__all__ = ["Codec", "ResourceCodec", "codec_for"]
+
+Codec = Callable[[Any], Any] | None
+"""Converts one value; ``None`` means the value passes unchanged."""
+
+_SQLITE_DATETIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def _encode_datetime_text(value: datetime) -> str:
+    return value.astimezone(UTC).strftime(_SQLITE_DATETIME)
+
+
+def _decode_datetime_text(value: str) -> datetime:
+    return datetime.strptime(value, _SQLITE_DATETIME).replace(tzinfo=UTC)
+
+
+def _decode_uuid(value: Any) -> UUID:
+    # asyncpg returns its own UUID class; orjson and equality want the stdlib one.
+    return value if type(value) is UUID else UUID(str(value))
+
+
+def _encode_json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _scaled_decimal_codecs(scale: int) -> tuple[Codec, Codec]:
+    factor = Decimal(10) ** scale
+    quantum = Decimal(1).scaleb(-scale)
+
+    def encode(value: Decimal) -> int:
+        return int((value * factor).to_integral_value())
+
+    def decode(value: int) -> Decimal:
+        return (Decimal(value) / factor).quantize(quantum)
+
+    return encode, decode
+
+
+def _quantized_decimal(scale: int) -> Codec:
+    quantum = Decimal(1).scaleb(-scale)
+
+    def decode(value: Decimal) -> Decimal:
+        return value.quantize(quantum)
+
+    return decode
+
+
+def _field_codecs(field: AnyField | None, dialect: Dialect) -> tuple[Codec, Codec]:
+    """(encode, decode) for a field; ``None`` stands for a system id column."""
+    kind = "id" if field is None else field.type
+    if dialect == "postgresql":
+        if kind in ("id", "uuid", "belongs_to"):
+            return None, _decode_uuid
+        if isinstance(field, DecimalField):
+            return None, _quantized_decimal(field.scale or 0)
+        return None, None
+    match kind:
+        case "id" | "uuid" | "belongs_to":
+            return str, UUID
+        case "datetime":
+            return _encode_datetime_text, _decode_datetime_text
+        case "date":
+            return date.isoformat, date.fromisoformat
+        case "boolean":
+            return int, bool
+        case "json":
+            return _encode_json_text, orjson.loads
+        case "decimal":
+            assert isinstance(field, DecimalField)
+            return _scaled_decimal_codecs(field.scale or 0)
+    return None, None
+
+
+class ResourceCodec:
+    """Encodes a resource's rows for one driver and decodes them back."""
+
+    __slots__ = ("columns", "decoders", "encoders", "id_decode", "id_encode")
+
+    def __init__(self, resource: Resource, dialect: Dialect) -> None:
+        system: list[tuple[str, AnyField | None]] = [("id", None)]
+        datetime_codecs = (
+            (None, None)
+            if dialect == "postgresql"
+            else (_encode_datetime_text, _decode_datetime_text)
+        )
+        pairs: list[tuple[str, tuple[Codec, Codec]]] = [
+            (name, _field_codecs(field, dialect)) for name, field in system
+        ]
+        pairs += [("created_at", datetime_codecs), ("updated_at", datetime_codecs)]
+        pairs += [("version", (None, None))]
+        pairs += [(name, _field_codecs(f, dialect)) for name, f in resource.fields.items()]
+        self.columns: tuple[str, ...] = tuple(name for name, _ in pairs)
+        self.encoders: dict[str, Codec] = {name: codecs[0] for name, codecs in pairs}
+        self.decoders: tuple[tuple[str, Codec], ...] = tuple(
+            (name, codecs[1]) for name, codecs in pairs
+        )
+        self.id_encode, self.id_decode = _field_codecs(None, dialect)
+
+    def encode(self, name: str, value: Any) -> Any:
+        """The driver value for column ``name``."""
+        if value is None:
+            return None
+        encoder = self.encoders[name]
+        return value if encoder is None else encoder(value)
+
+    def encode_id(self, value: UUID) -> Any:
+        """The driver value of an id."""
+        return value if self.id_encode is None else self.id_encode(value)
+
+    def decode_row(self, values: Any) -> dict[str, Any]:
+        """A core row from a driver row whose columns are in ``self.columns`` order."""
+        row: dict[str, Any] = {}
+        for (name, decoder), value in zip(self.decoders, values, strict=True):
+            row[name] = value if decoder is None or value is None else decoder(value)
+        return row
+
+
+def codec_for(resource: Resource, dialect: Dialect) -> ResourceCodec:
+    """The codec for ``resource`` on ``dialect``."""
+    return ResourceCodec(resource, dialect)

@@ -1,0 +1,89 @@
+"""SQL statements built with SQLAlchemy Core and compiled once per resource.
+
+Hot path: requests execute these strings on the driver directly (aiosqlite or
+asyncpg). Executing through SQLAlchemy's async layer measured about half the
+throughput of raw asyncpg, so SQLAlchemy is used to *build* statements only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+
+from bastion.adapters.sql.schema import Dialect
+
+__all__ = ["Compiled", "ResourceStatements", "compile_statement"]
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A statement's SQL text and the order its named parameters bind in."""
+
+    sql: str
+    params: tuple[str, ...]
+    constants: dict[str, Any]
+    """Values SQLAlchemy fixed at build time (e.g. SQLite's ``OFFSET 0``)."""
+
+    def bind(self, values: dict[str, Any]) -> list[Any]:
+        """Positional arguments for the driver, from named values."""
+        if self.constants:
+            values = {**self.constants, **values}
+        return [values[name] for name in self.params]
+
+
+def _dialect(dialect: Dialect) -> sa.engine.Dialect:
+    if dialect == "postgresql":
+        return PGDialect_asyncpg()
+    return SQLiteDialect_aiosqlite()
+
+
+def compile_statement(statement: sa.ClauseElement, dialect: Dialect) -> Compiled:
+    """Compile ``statement`` for ``dialect`` into text plus parameter order."""
+    compiled = statement.compile(dialect=_dialect(dialect))
+    order = tuple(compiled.positiontup or ())
+    constants = {
+        name: value for name, value in compiled.params.items() if value is not None
+    }
+    return Compiled(sql=str(compiled), params=order, constants=constants)
+
+
+class ResourceStatements:
+    """Every statement the store runs for one table, compiled at start-up."""
+
+    def __init__(self, table: sa.Table, dialect: Dialect, belongs_to: tuple[str, ...]) -> None:
+        columns = [table.c[name] for name in table.c.keys()]
+        by_id = table.c.id == sa.bindparam("id")
+        select = sa.select(*columns)
+        self.select_by_id = compile_statement(select.where(by_id), dialect)
+        self.select_for_update = compile_statement(
+            select.where(by_id).with_for_update() if dialect == "postgresql" else select.where(by_id),
+            dialect,
+        )
+        self.exists = compile_statement(sa.select(sa.literal_column("1")).where(by_id), dialect)
+        ordered = select.order_by(table.c.id).limit(sa.bindparam("limit"))
+        self.first_page = compile_statement(ordered, dialect)
+        self.page_after = compile_statement(
+            ordered.where(table.c.id > sa.bindparam("after")), dialect
+        )
+        self.insert = compile_statement(
+            table.insert().values({c.name: sa.bindparam(c.name) for c in columns}), dialect
+        )
+        writable = [c for c in columns if c.name not in ("id", "created_at")]
+        self.update = compile_statement(
+            table.update()
+            .where(by_id)
+            .where(table.c.version == sa.bindparam("expected_version"))
+            .values({c.name: sa.bindparam(c.name) for c in writable}),
+            dialect,
+        )
+        self.delete = compile_statement(table.delete().where(by_id), dialect)
+        self.referencing = {
+            field: compile_statement(
+                sa.select(table.c.id).where(table.c[field] == sa.bindparam("target")), dialect
+            )
+            for field in belongs_to
+        }

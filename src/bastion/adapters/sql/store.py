@@ -1,0 +1,224 @@
+"""The SQL store: core's ``Store`` and ``UnitOfWork`` ports on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from bastion.adapters.sql.codecs import ResourceCodec
+from bastion.adapters.sql.drivers import Connection, Driver, PoolConfig, PostgresDriver, SqliteDriver
+from bastion.adapters.sql.errors import translate_error
+from bastion.adapters.sql.schema import build_metadata
+from bastion.adapters.sql.statements import ResourceStatements
+from bastion.adapters.sql.urls import parse_database_url
+from bastion.blueprint import BelongsTo, Blueprint
+from bastion.core.errors import BastionError
+from bastion.core.ports import AfterCommit, NullTelemetry, Row, Telemetry
+from bastion.core.query import QuerySpec
+
+__all__ = ["SqlStore", "SqlUnitOfWork"]
+
+log = logging.getLogger(__name__)
+
+
+class _Table:
+    """What the store knows about one resource's table."""
+
+    __slots__ = ("codec", "statements")
+
+    def __init__(self, codec: ResourceCodec, statements: ResourceStatements) -> None:
+        self.codec = codec
+        self.statements = statements
+
+
+class SqlUnitOfWork:
+    """A transaction on one connection; implements :class:`bastion.core.ports.UnitOfWork`."""
+
+    __slots__ = ("_callbacks", "_conn", "_index_fields", "_tables")
+
+    def __init__(
+        self,
+        conn: Connection,
+        tables: dict[str, _Table],
+        index_fields: dict[str, tuple[str, ...]],
+    ) -> None:
+        self._conn = conn
+        self._tables = tables
+        self._index_fields = index_fields
+        self._callbacks: list[AfterCommit] = []
+
+    def _translate(self, exc: Exception) -> BastionError | None:
+        return translate_error(exc, index_fields=self._index_fields)
+
+    async def fetch(self, resource: str, record_id: UUID, *, for_update: bool = False) -> Row | None:
+        """The record, or ``None``; ``for_update`` locks the row (PostgreSQL)."""
+        table = self._tables[resource]
+        statement = table.statements.select_for_update if for_update else table.statements.select_by_id
+        row = await self._run_one(statement.sql, [table.codec.encode_id(record_id)])
+        return None if row is None else table.codec.decode_row(row)
+
+    async def fetch_page(self, resource: str, spec: QuerySpec) -> list[Row]:
+        """Up to ``spec.limit + 1`` records in id order after ``spec.after``."""
+        table = self._tables[resource]
+        if spec.after is None:
+            statement = table.statements.first_page
+            args = statement.bind({"limit": spec.limit + 1})
+        else:
+            statement = table.statements.page_after
+            args = statement.bind(
+                {"limit": spec.limit + 1, "after": table.codec.encode_id(spec.after)}
+            )
+        rows = await self._run_all(statement.sql, args)
+        return [table.codec.decode_row(row) for row in rows]
+
+    async def exists(self, resource: str, record_id: UUID) -> bool:
+        """Whether the record exists."""
+        table = self._tables[resource]
+        row = await self._run_one(table.statements.exists.sql, [table.codec.encode_id(record_id)])
+        return row is not None
+
+    async def referencing(self, resource: str, field: str, target_id: UUID) -> list[UUID]:
+        """Ids of ``resource`` records whose ``field`` is ``target_id``."""
+        table = self._tables[resource]
+        statement = table.statements.referencing[field]
+        rows = await self._run_all(statement.sql, [table.codec.encode_id(target_id)])
+        decode = table.codec.id_decode
+        return [row[0] if decode is None else decode(row[0]) for row in rows]
+
+    async def insert(self, resource: str, row: Row) -> None:
+        """Store a new record."""
+        table = self._tables[resource]
+        encode = table.codec.encode
+        statement = table.statements.insert
+        await self._run_write(statement.sql, [encode(name, row[name]) for name in statement.params])
+
+    async def update(
+        self, resource: str, record_id: UUID, changes: Row, *, expected_version: int
+    ) -> bool:
+        """Overwrite the record if its version is still ``expected_version``."""
+        table = self._tables[resource]
+        encode = table.codec.encode
+        statement = table.statements.update
+        values = {name: encode(name, value) for name, value in changes.items()}
+        values["id"] = table.codec.encode_id(record_id)
+        values["expected_version"] = expected_version
+        return await self._run_write(statement.sql, statement.bind(values)) == 1
+
+    async def delete(self, resource: str, record_id: UUID) -> bool:
+        """Delete the record; ``False`` if it was not there."""
+        table = self._tables[resource]
+        args = [table.codec.encode_id(record_id)]
+        return await self._run_write(table.statements.delete.sql, args) == 1
+
+    def after_commit(self, callback: AfterCommit) -> None:
+        """Run ``callback`` after a successful commit."""
+        self._callbacks.append(callback)
+
+    async def _run_one(self, sql: str, args: list[Any]) -> Any:
+        try:
+            return await self._conn.fetch_one(sql, args)
+        except Exception as exc:
+            if (error := self._translate(exc)) is not None:
+                raise error from exc
+            raise
+
+    async def _run_all(self, sql: str, args: list[Any]) -> list[Any]:
+        try:
+            return await self._conn.fetch_all(sql, args)
+        except Exception as exc:
+            if (error := self._translate(exc)) is not None:
+                raise error from exc
+            raise
+
+    async def _run_write(self, sql: str, args: list[Any]) -> int:
+        try:
+            return await self._conn.execute(sql, args)
+        except Exception as exc:
+            if (error := self._translate(exc)) is not None:
+                raise error from exc
+            raise
+
+    async def run_after_commit(self) -> None:
+        """Run the registered callbacks; one failing does not stop the others."""
+        for callback in self._callbacks:
+            try:
+                await callback()
+            except Exception:
+                log.exception("an after-commit callback failed")
+
+
+class SqlStore:
+    """Implements :class:`bastion.core.ports.Store` on the database at ``url``."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        blueprint: Blueprint,
+        pool: PoolConfig | None = None,
+        telemetry: Telemetry | None = None,
+    ) -> None:
+        parsed = parse_database_url(url)
+        config = pool or PoolConfig()
+        self.dialect = parsed.dialect
+        self._telemetry = telemetry or NullTelemetry()
+        self._driver: Driver = (
+            PostgresDriver(parsed.driver_dsn, config)
+            if parsed.dialect == "postgresql"
+            else SqliteDriver(parsed.driver_dsn, config)
+        )
+        metadata = build_metadata(blueprint, parsed.dialect)
+        self._tables = {
+            name: _Table(
+                ResourceCodec(resource, parsed.dialect),
+                ResourceStatements(
+                    metadata.tables[name],
+                    parsed.dialect,
+                    tuple(f for f, spec in resource.fields.items() if isinstance(spec, BelongsTo)),
+                ),
+            )
+            for name, resource in blueprint.resources.items()
+        }
+        self._index_fields = _unique_index_fields(metadata)
+
+    async def start(self) -> None:
+        """Open the connection pool."""
+        await self._driver.start()
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._driver.close()
+
+    async def ping(self) -> None:
+        """Raise ``StoreUnavailable`` unless the database answers a trivial query."""
+        async with self._driver.connection(write=False) as conn:
+            await conn.fetch_one("SELECT 1", [])
+
+    @asynccontextmanager
+    async def unit_of_work(self, *, read_only: bool = False) -> AsyncIterator[SqlUnitOfWork]:
+        """One transaction; after-commit callbacks run once it has committed."""
+        try:
+            async with self._driver.connection(write=not read_only) as conn:
+                uow = SqlUnitOfWork(conn, self._tables, self._index_fields)
+                yield uow
+        except BastionError:
+            raise
+        except Exception as exc:
+            if (error := translate_error(exc, index_fields=self._index_fields)) is not None:
+                raise error from exc
+            raise
+        await uow.run_after_commit()
+
+
+def _unique_index_fields(metadata: sa.MetaData) -> dict[str, tuple[str, ...]]:
+    return {
+        str(index.name): tuple(column.name for column in index.columns)
+        for table in metadata.tables.values()
+        for index in table.indexes
+        if index.unique and index.name
+    }

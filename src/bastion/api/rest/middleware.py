@@ -1,0 +1,99 @@
+"""ASGI middleware of the REST layer: request ids and the last line of error handling."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bastion.api.rest.problems import Problem, problem_for_error, problem_response
+from bastion.core.errors import BastionError
+
+__all__ = ["ProblemMiddleware", "http_exception_handler"]
+
+log = logging.getLogger("bastion.api")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            if _REQUEST_ID.match(text):
+                return text
+    return uuid.uuid4().hex
+
+
+class ProblemMiddleware:
+    """Turns every error into a problem document and tags responses with ``X-Request-ID``.
+
+    Core errors become their mapped status; anything unexpected is logged with
+    its traceback and answered with a 500 problem that reveals nothing inside.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (b"x-request-id", request_id.encode())
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if started:
+                raise
+            response = _error_response(exc, scope, request_id)
+            await response(scope, receive, send_with_id)
+
+
+def _error_response(exc: Exception, scope: Scope, request_id: str) -> Response:
+    instance = scope.get("path")
+    if isinstance(exc, Problem):
+        return problem_response(exc, instance=instance)
+    if isinstance(exc, BastionError):
+        return problem_response(problem_for_error(exc), instance=instance)
+    log.exception("unhandled error in %s %s (request %s)", scope.get("method"), instance, request_id)
+    problem = Problem(
+        500,
+        "internal_error",
+        "Internal server error",
+        f"the server failed to handle this request; quote request id {request_id} when reporting it",
+    )
+    return problem_response(problem, instance=instance)
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    """Starlette's own HTTP errors (unknown route, ...) as problem documents."""
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    code = codes.get(exc.status_code, "http_error")
+    detail = exc.detail
+    if exc.status_code == 404:
+        detail = f"nothing is served at {request.url.path}"
+    problem = Problem(
+        exc.status_code,
+        code,
+        detail if exc.status_code not in (404, 405) else code.replace("_", " ").capitalize(),
+        detail,
+        headers=dict(exc.headers or {}),
+    )
+    return problem_response(problem, instance=request.url.path)

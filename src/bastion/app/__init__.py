@@ -1,0 +1,164 @@
+"""The wiring point: settings and a blueprint become a running ASGI application.
+
+Nothing is opened at import time. :func:`create_app` builds everything from
+the values it is given; connections open when the application starts (its
+lifespan, or the first request when it is mounted inside another app whose
+lifespan does not reach it)::
+
+    from fastapi import FastAPI
+    from bastion.app import create_app
+
+    api = FastAPI()
+    api.mount("/backend", create_app("bastion.yaml"))
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import BaseRoute
+from starlette.types import Receive, Scope, Send
+
+from bastion.adapters.sql.drivers import PoolConfig
+from bastion.adapters.sql.store import SqlStore
+from bastion.api.rest import ProblemMiddleware, RestConfig, http_exception_handler, resource_routes
+from bastion.app.extensions import load_reference
+from bastion.blueprint import Blueprint, load_blueprint
+from bastion.core import Hooks, RecordService
+from bastion.settings import Settings
+
+__all__ = ["BastionApp", "app_from_environment", "create_app"]
+
+
+class BastionApp:
+    """The ASGI application serving one blueprint.
+
+    Attributes:
+        blueprint: the validated blueprint served.
+        settings: the settings it was built with.
+        service: the record service (for custom routes and tests).
+        starlette: the underlying Starlette application.
+    """
+
+    def __init__(
+        self, *, blueprint: Blueprint, settings: Settings, service: RecordService, store: SqlStore,
+        routes: Sequence[BaseRoute],
+    ) -> None:
+        self.blueprint = blueprint
+        self.settings = settings
+        self.service = service
+        self.store = store
+        self._started = False
+        self._start_lock = asyncio.Lock()
+        middleware = [Middleware(ProblemMiddleware)]
+        if settings.cors_origins:
+            middleware.append(
+                Middleware(
+                    CORSMiddleware,
+                    allow_origins=settings.cors_origins,
+                    allow_methods=settings.cors_methods,
+                    allow_headers=settings.cors_headers,
+                    allow_credentials=settings.cors_credentials,
+                    expose_headers=["ETag", "Location", "X-Request-ID"],
+                    max_age=settings.cors_max_age,
+                )
+            )
+        self.starlette = Starlette(
+            routes=list(routes),
+            middleware=middleware,
+            exception_handlers={HTTPException: http_exception_handler},
+            lifespan=self._lifespan,
+        )
+        self.starlette.state.bastion = self
+
+    async def start(self) -> None:
+        """Open connections; safe to call more than once."""
+        async with self._start_lock:
+            if not self._started:
+                await self.store.start()
+                self._started = True
+
+    async def stop(self) -> None:
+        """Close connections."""
+        async with self._start_lock:
+            if self._started:
+                await self.store.close()
+                self._started = False
+
+    @asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self._started:
+            # Mounted inside another application: its lifespan never reached us.
+            await self.start()
+        await self.starlette(scope, receive, send)
+
+
+def create_app(
+    blueprint: Blueprint | str | Path | None = None,
+    *,
+    settings: Settings | None = None,
+    hooks: Hooks | None = None,
+    routes: Sequence[BaseRoute] = (),
+) -> BastionApp:
+    """Build the application for ``blueprint`` (a model or a YAML path).
+
+    Args:
+        blueprint: the blueprint, or the path of its YAML file; defaults to
+            ``settings.blueprint``.
+        settings: defaults to reading ``BASTION_*`` variables and ``.env``.
+        hooks: lifecycle hooks; defaults to those the blueprint's ``hooks`` key names.
+        routes: extra Starlette routes served before the generated ones;
+            the blueprint's ``routes`` key adds more.
+
+    Raises:
+        BlueprintInvalid: the blueprint (or the Python code it names) is wrong.
+    """
+    settings = settings or Settings()
+    if blueprint is None:
+        blueprint = settings.blueprint
+    if not isinstance(blueprint, Blueprint):
+        blueprint = load_blueprint(blueprint)
+    if hooks is None:
+        hooks = load_reference(blueprint, "hooks", "hooks") or Hooks()
+    project_routes = load_reference(blueprint, "routes", "routes") or []
+    store = SqlStore(
+        url=settings.database_url,
+        blueprint=blueprint,
+        pool=PoolConfig(
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            connect_timeout=settings.db_connect_timeout,
+            statement_timeout=settings.db_statement_timeout,
+            acquire_timeout=settings.db_acquire_timeout,
+            busy_timeout=settings.sqlite_busy_timeout,
+        ),
+    )
+    service = RecordService(blueprint=blueprint, store=store, hooks=hooks)
+    rest = RestConfig(
+        max_body_bytes=settings.max_body_bytes,
+        list_limit_default=settings.list_limit_default,
+        list_limit_max=settings.list_limit_max,
+    )
+    all_routes = [*routes, *project_routes, *resource_routes(service, rest)]
+    return BastionApp(
+        blueprint=blueprint, settings=settings, service=service, store=store, routes=all_routes
+    )
+
+
+def app_from_environment() -> BastionApp:
+    """The application for ``BASTION_*`` settings (the server's worker factory)."""
+    return create_app(settings=Settings())

@@ -1,0 +1,329 @@
+"""The blueprint model: resources, fields, relations, indexes.
+
+These pydantic models are both the parsed form of ``bastion.yaml`` and the
+Python API for building the same blueprint in code::
+
+    from bastion.blueprint import Blueprint, Resource, StringField, BelongsTo
+
+    blueprint = Blueprint(
+        resources={
+            "customers": Resource(fields={"name": StringField(max_length=100)}),
+            "orders": Resource(
+                fields={"customer": BelongsTo(resource="customers", required=True)}
+            ),
+        }
+    )
+
+A model that parses is not yet a valid blueprint: cross-references (a
+relation to a missing resource, an index on an unknown field, a cycle of
+required relations) are checked by :func:`bastion.blueprint.validate`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
+
+__all__ = [
+    "FIELD_TYPES",
+    "QUERY_PARAMETERS",
+    "SYSTEM_FIELDS",
+    "AnyField",
+    "BelongsTo",
+    "Blueprint",
+    "BooleanField",
+    "DateField",
+    "DateTimeField",
+    "DecimalField",
+    "EmailField",
+    "EnumField",
+    "FloatField",
+    "HasMany",
+    "Index",
+    "IntegerField",
+    "JsonField",
+    "OnDelete",
+    "Resource",
+    "StringField",
+    "TextField",
+    "UrlField",
+    "UuidField",
+]
+
+SYSTEM_FIELDS: tuple[str, ...] = ("id", "created_at", "updated_at", "version")
+"""Fields Bastion adds to every resource; a blueprint may not declare them."""
+
+QUERY_PARAMETERS: tuple[str, ...] = (
+    "limit",
+    "cursor",
+    "sort",
+    "fields",
+    "expand",
+    "count",
+    "q",
+    "as_of",
+    "include",
+    "group_by",
+)
+"""Query-string words of the REST API; a field with one of these names is refused."""
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class _FieldBase(_Spec):
+    """Options every field type accepts."""
+
+    required: bool = False
+    """The field must be given on create (and may not be null)."""
+    unique: bool = False
+    """No two records share a value (enforced by a unique index)."""
+    read_only: bool = False
+    """Clients may read but never write it; hooks may set it."""
+    write_only: bool = False
+    """Clients may write but never read it back (secrets)."""
+    description: str | None = None
+    """Shown in the API documentation."""
+    renamed_from: str | None = None
+    """The field's previous name: the migration renames the column instead of dropping it."""
+    default: Any = None
+    """Value used when a create does not give one; must satisfy the field's own rules."""
+
+    @model_serializer(mode="wrap")
+    def _serialize_with_type(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # ``type`` tells the field kinds apart, so a dump must keep it even when
+        # defaults are left out (``exclude_defaults=True``), or it cannot be read back.
+        data: dict[str, Any] = handler(self)
+        return {"type": getattr(self, "type"), **data}  # noqa: B009 - declared by each subclass
+
+    @property
+    def has_default(self) -> bool:
+        """Whether the blueprint declared a default (``null`` counts as none)."""
+        return self.default is not None
+
+
+class StringField(_FieldBase):
+    """A single line of text, with optional length limits and pattern."""
+
+    type: Literal["string"] = "string"
+    max_length: int = Field(default=255, ge=1, le=65535)
+    min_length: int = Field(default=0, ge=0)
+    pattern: str | None = None
+
+
+class TextField(_FieldBase):
+    """Unbounded text (descriptions, bodies)."""
+
+    type: Literal["text"] = "text"
+    max_length: int | None = Field(default=None, ge=1)
+
+
+class IntegerField(_FieldBase):
+    """A 64-bit signed integer."""
+
+    type: Literal["integer"] = "integer"
+    min: int | None = None
+    max: int | None = None
+
+
+class FloatField(_FieldBase):
+    """A double-precision float (for measurements; use decimal for money)."""
+
+    type: Literal["float"] = "float"
+    min: float | None = None
+    max: float | None = None
+
+
+class DecimalField(_FieldBase):
+    """An exact decimal number; serialized as a JSON string."""
+
+    type: Literal["decimal"] = "decimal"
+    precision: int | None = None
+    """Total number of digits (1 to 18, so SQLite can store it as an exact scaled integer)."""
+    scale: int | None = None
+    """Digits after the decimal point (0 to precision)."""
+    min: str | int | float | None = None
+    max: str | int | float | None = None
+
+
+class BooleanField(_FieldBase):
+    """True or false."""
+
+    type: Literal["boolean"] = "boolean"
+
+
+class DateField(_FieldBase):
+    """A calendar date (``2026-11-25``)."""
+
+    type: Literal["date"] = "date"
+
+
+class DateTimeField(_FieldBase):
+    """A timezone-aware instant, stored in UTC, served as RFC 3339 with ``Z``."""
+
+    type: Literal["datetime"] = "datetime"
+
+
+class UuidField(_FieldBase):
+    """A UUID value."""
+
+    type: Literal["uuid"] = "uuid"
+
+
+class EnumField(_FieldBase):
+    """One of a fixed list of strings."""
+
+    type: Literal["enum"] = "enum"
+    values: list[str] = Field(default_factory=list)
+
+
+class EmailField(_FieldBase):
+    """An e-mail address (syntax checked)."""
+
+    type: Literal["email"] = "email"
+    max_length: int = Field(default=320, ge=3, le=320)
+
+
+class UrlField(_FieldBase):
+    """An absolute http(s) URL."""
+
+    type: Literal["url"] = "url"
+    max_length: int = Field(default=2048, ge=8, le=65535)
+
+
+class JsonField(_FieldBase):
+    """A JSON document, for schemaless data."""
+
+    type: Literal["json"] = "json"
+
+
+class OnDelete(StrEnum):
+    """What happens to a record when the record it belongs to is deleted."""
+
+    CASCADE = "cascade"
+    RESTRICT = "restrict"
+    SET_NULL = "set_null"
+
+
+class BelongsTo(_FieldBase):
+    """A reference to a record of another resource (stored as its id)."""
+
+    type: Literal["belongs_to"] = "belongs_to"
+    resource: str
+    """The name of the resource referred to."""
+    on_delete: OnDelete = OnDelete.RESTRICT
+    """``restrict`` (refuse with 409), ``cascade`` (delete this record too) or ``set_null``."""
+    owner: bool = False
+    """This reference names the record's owner (used by access rules)."""
+
+
+AnyField = Annotated[
+    StringField
+    | TextField
+    | IntegerField
+    | FloatField
+    | DecimalField
+    | BooleanField
+    | DateField
+    | DateTimeField
+    | UuidField
+    | EnumField
+    | EmailField
+    | UrlField
+    | JsonField
+    | BelongsTo,
+    Field(discriminator="type"),
+]
+
+FIELD_TYPES: tuple[str, ...] = (
+    "string",
+    "text",
+    "integer",
+    "float",
+    "decimal",
+    "boolean",
+    "date",
+    "datetime",
+    "uuid",
+    "enum",
+    "email",
+    "url",
+    "json",
+    "belongs_to",
+)
+"""Every field type a blueprint may use."""
+
+
+class HasMany(_Spec):
+    """The inverse of a ``belongs_to``: the records of ``resource`` whose ``via`` is this one.
+
+    With ``through``, a many-to-many relation: ``resource`` is reached through
+    the join resource ``through``, which belongs to both sides.
+    """
+
+    resource: str
+    via: str | None = None
+    """The ``belongs_to`` field on ``resource`` (or on ``through``) pointing back here."""
+    through: str | None = None
+    """A join resource for many-to-many relations."""
+
+
+class Index(_Spec):
+    """A composite index, optionally unique."""
+
+    fields: list[str] = Field(min_length=1)
+    unique: bool = False
+    name: str | None = None
+
+
+class Resource(_Spec):
+    """A collection of records served at ``/v1/{name}``."""
+
+    fields: dict[str, AnyField] = Field(default_factory=dict)
+    has_many: dict[str, HasMany] = Field(default_factory=dict)
+    indexes: list[Index] = Field(default_factory=list)
+    description: str | None = None
+    require_if_match: bool = False
+    """Writes must send ``If-Match`` (428 without it)."""
+
+
+class Blueprint(_Spec):
+    """A whole domain: its resources and the Python code that extends them."""
+
+    version: Literal[1] = 1
+    """The blueprint format version."""
+    name: str = "bastion"
+    """The service's name (used in the API title and exports)."""
+    description: str | None = None
+    resources: dict[str, Resource] = Field(default_factory=dict)
+    hooks: str | None = None
+    """Python code with lifecycle hooks: ``hooks.py`` (relative to the blueprint) or
+    ``package.module``, with an optional ``:attribute`` (default ``hooks``)."""
+    routes: str | None = None
+    """Python code with extra routes, as for ``hooks`` (default attribute ``routes``)."""
+    _source: str | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str | None:
+        """The file this blueprint was read from, if any (set by the loader)."""
+        return self._source
+
+    def with_source(self, source: str) -> Blueprint:
+        """A copy that remembers the file it was read from."""
+        copy = self.model_copy()
+        copy._source = source
+        return copy
+
+    def resource(self, name: str) -> Resource:
+        """The resource called ``name`` (``KeyError`` if there is none)."""
+        return self.resources[name]

@@ -1,0 +1,32 @@
+"""Who is asking, and on behalf of which request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["ANONYMOUS", "RequestContext"]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """Passed to every command and hook: the actor and the request's identifiers.
+
+    The identity layer fills ``actor``, ``roles`` and ``tenant``; until a
+    caller authenticates it is anonymous.
+    """
+
+    actor: str | None = None
+    """The user or service account id; ``None`` for anonymous callers."""
+    roles: frozenset[str] = field(default_factory=frozenset)
+    tenant: str | None = None
+    request_id: str | None = None
+    trace_id: str | None = None
+
+    @property
+    def is_anonymous(self) -> bool:
+        """Whether no one has authenticated."""
+        return self.actor is None
+
+
+ANONYMOUS = RequestContext()
+"""The context of a caller who has not authenticated and of internal work."""

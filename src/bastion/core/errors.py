@@ -1,0 +1,144 @@
+"""Errors raised by Bastion's core, independent of HTTP.
+
+Every error has a stable ``code`` (documented in ``docs/errors.md``); the REST
+and GraphQL layers own the mapping from code to status::
+
+    BastionError
+    ├── NotFound                 no such resource or record          (not_found)
+    ├── InvalidInput             a body or query that fails its rules (validation_failed)
+    │   └── InvalidQuery         a query-string value that is wrong   (invalid_query)
+    ├── Conflict                 the change clashes with stored data  (conflict)
+    │   ├── UniqueViolation      a unique field or index is taken     (unique_violation)
+    │   └── DeleteRestricted     other records still refer to it      (delete_restricted)
+    ├── PreconditionFailed       If-Match names an older version      (precondition_failed)
+    ├── PreconditionRequired     the resource wants If-Match          (precondition_required)
+    ├── Rejected                 a hook refused the change            (rejected)
+    └── StoreUnavailable         the database cannot be reached       (store_unavailable)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "BastionError",
+    "Conflict",
+    "DeleteRestricted",
+    "FieldError",
+    "InvalidInput",
+    "InvalidQuery",
+    "NotFound",
+    "PreconditionFailed",
+    "PreconditionRequired",
+    "Rejected",
+    "StoreUnavailable",
+    "UniqueViolation",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One invalid part of an input, located by a JSON pointer (``/price``)."""
+
+    pointer: str
+    detail: str
+
+
+class BastionError(Exception):
+    """The root of every error Bastion raises on purpose."""
+
+    code: str = "error"
+    title: str = "Error"
+
+    def __init__(self, detail: str, *, errors: tuple[FieldError, ...] = ()) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+
+
+class NotFound(BastionError):
+    """The resource or record does not exist (or the caller may not know it does)."""
+
+    code = "not_found"
+    title = "Not found"
+
+
+class InvalidInput(BastionError):
+    """The input breaks the blueprint's rules; ``errors`` points at each bad part."""
+
+    code = "validation_failed"
+    title = "Invalid input"
+
+
+class InvalidQuery(InvalidInput):
+    """A query-string parameter has a value that cannot be used."""
+
+    code = "invalid_query"
+    title = "Invalid query"
+
+
+class Conflict(BastionError):
+    """The change cannot be applied to the data as it stands."""
+
+    code = "conflict"
+    title = "Conflict"
+
+
+class UniqueViolation(Conflict):
+    """A value that must be unique is already used by another record."""
+
+    code = "unique_violation"
+    title = "Already exists"
+
+
+class DeleteRestricted(Conflict):
+    """Other records still refer to this one through a ``restrict`` relation."""
+
+    code = "delete_restricted"
+    title = "Still referenced"
+
+
+class PreconditionFailed(BastionError):
+    """``If-Match`` named a version that is no longer current."""
+
+    code = "precondition_failed"
+    title = "Precondition failed"
+
+    def __init__(self, detail: str, *, current_version: int) -> None:
+        super().__init__(detail)
+        self.current_version = current_version
+
+
+class PreconditionRequired(BastionError):
+    """The resource requires ``If-Match`` on writes and none was sent."""
+
+    code = "precondition_required"
+    title = "Precondition required"
+
+
+class Rejected(BastionError):
+    """A hook refused the change; raise it from a hook to answer with a problem.
+
+    Example::
+
+        async def before_create(event: HookEvent) -> None:
+            if event.record["total"] <= 0:
+                raise Rejected("an order needs a positive total",
+                               errors=(FieldError("/total", "must be positive"),))
+    """
+
+    code = "rejected"
+    title = "Rejected"
+
+    def __init__(
+        self, detail: str, *, errors: tuple[FieldError, ...] = (), status: int = 422
+    ) -> None:
+        super().__init__(detail, errors=errors)
+        self.status = status
+
+
+class StoreUnavailable(BastionError):
+    """The database did not answer in time or refused the connection."""
+
+    code = "store_unavailable"
+    title = "Service unavailable"

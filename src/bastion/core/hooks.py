@@ -1,0 +1,123 @@
+"""Lifecycle hooks: Python code that runs inside a write's transaction.
+
+A project's hooks module creates a :class:`Hooks` registry and decorates
+functions; the blueprint names the module (``hooks: hooks.py``)::
+
+    from bastion import Hooks, HookEvent, Rejected
+
+    hooks = Hooks()
+
+    @hooks.before_create("orders")
+    async def number_the_order(event: HookEvent) -> None:
+        event.record["number"] = f"ORD-{event.record['id'].hex[:8]}"
+
+Before-hooks may change ``event.record`` (the change about to be written) or
+raise :class:`~bastion.core.errors.Rejected`; after-hooks see the stored
+record. Both run in the same transaction as the change, so anything they
+write through ``event.records`` commits or rolls back with it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from bastion.core.context import RequestContext
+
+if TYPE_CHECKING:
+    from bastion.core.records import TransactionRecords
+
+__all__ = ["HookEvent", "HookFunction", "HookMoment", "Hooks"]
+
+HookMoment = Literal[
+    "before_create", "after_create", "before_update", "after_update", "before_delete", "after_delete"
+]
+HOOK_MOMENTS: tuple[HookMoment, ...] = (
+    "before_create",
+    "after_create",
+    "before_update",
+    "after_update",
+    "before_delete",
+    "after_delete",
+)
+
+
+@dataclass(slots=True)
+class HookEvent:
+    """What a hook receives."""
+
+    resource: str
+    """The resource being changed."""
+    moment: HookMoment
+    record: dict[str, Any]
+    """The record as it will be (before-hooks may change it) or as stored (after-hooks).
+    For deletes, the record being deleted."""
+    previous: dict[str, Any] | None
+    """The stored record before an update or delete; ``None`` on create."""
+    context: RequestContext
+    """Who asked, and the request's ids."""
+    records: TransactionRecords
+    """Read and write other records in the same transaction."""
+
+
+HookFunction = Callable[[HookEvent], Awaitable[None] | None]
+F = TypeVar("F", bound=HookFunction)
+
+
+class Hooks:
+    """A registry of hook functions by (moment, resource)."""
+
+    def __init__(self) -> None:
+        self._hooks: dict[tuple[HookMoment, str], list[HookFunction]] = {}
+
+    def on(self, moment: HookMoment, resource: str) -> Callable[[F], F]:
+        """Register the decorated function for ``moment`` on ``resource``."""
+        if moment not in HOOK_MOMENTS:
+            raise ValueError(f"unknown hook moment {moment!r}; use one of {', '.join(HOOK_MOMENTS)}")
+
+        def register(function: F) -> F:
+            self._hooks.setdefault((moment, resource), []).append(function)
+            return function
+
+        return register
+
+    def before_create(self, resource: str) -> Callable[[F], F]:
+        """Runs before a record of ``resource`` is inserted; may change or reject it."""
+        return self.on("before_create", resource)
+
+    def after_create(self, resource: str) -> Callable[[F], F]:
+        """Runs after the insert, in the same transaction."""
+        return self.on("after_create", resource)
+
+    def before_update(self, resource: str) -> Callable[[F], F]:
+        """Runs before an update is written; may change or reject it."""
+        return self.on("before_update", resource)
+
+    def after_update(self, resource: str) -> Callable[[F], F]:
+        """Runs after the update, in the same transaction."""
+        return self.on("after_update", resource)
+
+    def before_delete(self, resource: str) -> Callable[[F], F]:
+        """Runs before a delete (and before its cascades); may reject it."""
+        return self.on("before_delete", resource)
+
+    def after_delete(self, resource: str) -> Callable[[F], F]:
+        """Runs after the delete, in the same transaction."""
+        return self.on("after_delete", resource)
+
+    def has(self, moment: HookMoment, resource: str) -> bool:
+        """Whether any hook is registered for ``moment`` on ``resource``."""
+        return (moment, resource) in self._hooks
+
+    def resources(self) -> set[str]:
+        """Every resource some hook is registered for."""
+        return {resource for _, resource in self._hooks}
+
+    async def run(self, event: HookEvent) -> None:
+        """Run every hook for the event's moment and resource, in registration order."""
+        for function in self._hooks.get((event.moment, event.resource), ()):
+            result = function(event)
+            if inspect.isawaitable(result):
+                await result

@@ -1,0 +1,6 @@
+"""Ports: the small interfaces core needs, implemented by adapters."""
+
+from bastion.core.ports.store import AfterCommit, Row, Store, UnitOfWork
+from bastion.core.ports.telemetry import NullTelemetry, Telemetry
+
+__all__ = ["AfterCommit", "NullTelemetry", "Row", "Store", "Telemetry", "UnitOfWork"]

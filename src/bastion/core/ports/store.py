@@ -1,0 +1,85 @@
+"""The storage port: a transactional unit of work over resource records.
+
+A *row* is a ``dict`` from field name to a Python value of the field's type
+(``str``, ``int``, ``float``, ``Decimal``, ``bool``, ``date``, aware
+``datetime`` in UTC, ``UUID``, JSON-compatible ``dict``/``list``), system
+fields included. Adapters convert to and from their database's types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+from uuid import UUID
+
+from bastion.core.query import QuerySpec
+
+__all__ = ["AfterCommit", "Row", "Store", "UnitOfWork"]
+
+Row = dict[str, Any]
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+class UnitOfWork(Protocol):
+    """One database transaction; everything a command writes commits together.
+
+    Errors an adapter raises are core errors (:mod:`bastion.core.errors`):
+    ``UniqueViolation`` for a taken unique value, ``StoreUnavailable`` when
+    the database cannot be reached.
+    """
+
+    async def fetch(self, resource: str, record_id: UUID, *, for_update: bool = False) -> Row | None:
+        """The record, or ``None``; ``for_update`` locks it until the end of the transaction."""
+        ...
+
+    async def fetch_page(self, resource: str, spec: QuerySpec) -> list[Row]:
+        """Up to ``spec.limit + 1`` records in id order, after ``spec.after``."""
+        ...
+
+    async def exists(self, resource: str, record_id: UUID) -> bool:
+        """Whether the record exists."""
+        ...
+
+    async def referencing(self, resource: str, field: str, target_id: UUID) -> list[UUID]:
+        """Ids of ``resource`` records whose ``field`` refers to ``target_id``."""
+        ...
+
+    async def insert(self, resource: str, row: Row) -> None:
+        """Store a new record (all fields given, system fields included)."""
+        ...
+
+    async def update(
+        self, resource: str, record_id: UUID, changes: Row, *, expected_version: int
+    ) -> bool:
+        """Write ``changes`` (system fields included) if the stored version is
+        ``expected_version``; ``False`` if it is not (or the record is gone)."""
+        ...
+
+    async def delete(self, resource: str, record_id: UUID) -> bool:
+        """Delete the record; ``False`` if it did not exist."""
+        ...
+
+    def after_commit(self, callback: AfterCommit) -> None:
+        """Run ``callback`` once the transaction has committed (never on rollback)."""
+        ...
+
+
+class Store(Protocol):
+    """Opens units of work on one database."""
+
+    def unit_of_work(self, *, read_only: bool = False) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A transaction: committed when the block exits normally, rolled back on error."""
+        ...
+
+    async def start(self) -> None:
+        """Open connections (called once at start-up)."""
+        ...
+
+    async def close(self) -> None:
+        """Close every connection."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise ``StoreUnavailable`` unless the database answers."""
+        ...

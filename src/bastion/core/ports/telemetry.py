@@ -1,0 +1,43 @@
+"""The telemetry port: counters, timers and spans, so adapters can report
+without importing the operations layer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
+
+__all__ = ["NullTelemetry", "Telemetry"]
+
+Labels = Mapping[str, str]
+
+
+class Telemetry(Protocol):
+    """Where metrics and traces go (Prometheus and OpenTelemetry in ``ops``)."""
+
+    def count(self, name: str, value: float = 1.0, labels: Labels | None = None) -> None:
+        """Add ``value`` to the counter ``name``."""
+        ...
+
+    def observe(self, name: str, seconds: float, labels: Labels | None = None) -> None:
+        """Record one duration for the histogram ``name``."""
+        ...
+
+    def span(self, name: str, attributes: Labels | None = None) -> AbstractContextManager[None]:
+        """A tracing span around a block."""
+        ...
+
+
+class NullTelemetry:
+    """Discards everything: the default until the operations layer is wired."""
+
+    def count(self, name: str, value: float = 1.0, labels: Labels | None = None) -> None:
+        """Discard a count."""
+
+    def observe(self, name: str, seconds: float, labels: Labels | None = None) -> None:
+        """Discard a duration."""
+
+    @contextmanager
+    def span(self, name: str, attributes: Labels | None = None) -> Iterator[None]:
+        """A span that records nothing."""
+        yield

@@ -1,0 +1,317 @@
+"""Commands on records: create, read, list, update, replace, delete.
+
+Every write runs in one unit of work: the change, its hooks, cascades and
+(later) its audit event and idempotency record commit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from bastion.blueprint import BelongsTo, Blueprint, OnDelete
+from bastion.core.context import RequestContext
+from bastion.core.errors import (
+    Conflict,
+    DeleteRestricted,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+)
+from bastion.core.hooks import HookEvent, HookMoment, Hooks
+from bastion.core.ids import new_id
+from bastion.core.ports import Row, Store, Telemetry, UnitOfWork
+from bastion.core.query import Page, QuerySpec
+from bastion.core.validation import ResourceValidator
+
+__all__ = ["ExpectedVersion", "RecordService", "TransactionRecords"]
+
+ExpectedVersion = int | Literal["*"] | None
+"""From ``If-Match``: a version, ``"*"`` (any existing record) or ``None`` (not sent)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Reference:
+    """A ``belongs_to`` field of ``resource`` that points at another resource."""
+
+    resource: str
+    field: str
+    on_delete: OnDelete
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class RecordService:
+    """Runs record commands against a store, with validation, hooks and cascades."""
+
+    def __init__(
+        self,
+        *,
+        blueprint: Blueprint,
+        store: Store,
+        hooks: Hooks | None = None,
+        telemetry: Telemetry | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.blueprint = blueprint
+        self.store = store
+        self.hooks = hooks or Hooks()
+        self.telemetry = telemetry
+        self.clock = clock
+        self.validators = {
+            name: ResourceValidator(name, resource) for name, resource in blueprint.resources.items()
+        }
+        self._references: dict[str, list[_Reference]] = {name: [] for name in blueprint.resources}
+        for name, resource in blueprint.resources.items():
+            for field_name, spec in resource.fields.items():
+                if isinstance(spec, BelongsTo):
+                    self._references[spec.resource].append(
+                        _Reference(name, field_name, spec.on_delete)
+                    )
+
+    def validator(self, resource: str) -> ResourceValidator:
+        """The validator of ``resource``; ``NotFound`` for an unknown resource."""
+        try:
+            return self.validators[resource]
+        except KeyError:
+            raise NotFound(f"there is no resource called {resource!r}") from None
+
+    # Reads ---------------------------------------------------------------
+
+    async def get(self, resource: str, record_id: UUID, *, ctx: RequestContext) -> Row:
+        """The record as the caller may see it."""
+        validator = self.validator(resource)
+        async with self.store.unit_of_work(read_only=True) as uow:
+            row = await uow.fetch(resource, record_id)
+        if row is None:
+            raise _missing(resource, record_id)
+        return validator.public(row)
+
+    async def list(self, resource: str, spec: QuerySpec, *, ctx: RequestContext) -> Page:
+        """One page of records in id order."""
+        validator = self.validator(resource)
+        async with self.store.unit_of_work(read_only=True) as uow:
+            rows = await uow.fetch_page(resource, spec)
+        has_more = len(rows) > spec.limit
+        return Page(records=[validator.public(r) for r in rows[: spec.limit]], has_more=has_more)
+
+    # Writes --------------------------------------------------------------
+
+    async def create(self, resource: str, body: Any, *, ctx: RequestContext) -> Row:
+        """Validate ``body`` and insert a new record; the stored record, as clients see it."""
+        validator = self.validator(resource)
+        values = validator.validate_input(body)
+        async with self.store.unit_of_work() as uow:
+            row = await TransactionRecords(self, uow, ctx).insert_values(resource, values)
+        return validator.public(row)
+
+    async def update(
+        self,
+        resource: str,
+        record_id: UUID,
+        patch: Any,
+        *,
+        ctx: RequestContext,
+        expected_version: ExpectedVersion = None,
+    ) -> Row:
+        """Apply a JSON merge patch; every accepted update bumps ``version``."""
+        validator = self.validator(resource)
+        self._require_if_match(resource, expected_version)
+        async with self.store.unit_of_work() as uow:
+            current = await _current(uow, resource, record_id, expected_version)
+            values = validator.merge_patch(current, patch)
+            row = await TransactionRecords(self, uow, ctx).write_update(
+                resource, current, values
+            )
+        return validator.public(row)
+
+    async def replace(
+        self,
+        resource: str,
+        record_id: UUID,
+        body: Any,
+        *,
+        ctx: RequestContext,
+        expected_version: ExpectedVersion = None,
+    ) -> Row:
+        """Replace every writable field (``PUT``); omitted optional fields become null or default."""
+        validator = self.validator(resource)
+        self._require_if_match(resource, expected_version)
+        values = validator.validate_input(body)
+        async with self.store.unit_of_work() as uow:
+            current = await _current(uow, resource, record_id, expected_version)
+            row = await TransactionRecords(self, uow, ctx).write_update(resource, current, values)
+        return validator.public(row)
+
+    async def delete(
+        self,
+        resource: str,
+        record_id: UUID,
+        *,
+        ctx: RequestContext,
+        expected_version: ExpectedVersion = None,
+    ) -> None:
+        """Delete the record and, by its relations' rules, the records that refer to it."""
+        self.validator(resource)
+        self._require_if_match(resource, expected_version)
+        async with self.store.unit_of_work() as uow:
+            current = await _current(uow, resource, record_id, expected_version)
+            await TransactionRecords(self, uow, ctx).delete_record(resource, current, set())
+
+    def _require_if_match(self, resource: str, expected: ExpectedVersion) -> None:
+        if expected is None and self.blueprint.resources[resource].require_if_match:
+            raise PreconditionRequired(
+                f"{resource} requires If-Match with the version you read (e.g. If-Match: \"3\")"
+            )
+
+
+async def _current(
+    uow: UnitOfWork, resource: str, record_id: UUID, expected: ExpectedVersion
+) -> Row:
+    current = await uow.fetch(resource, record_id, for_update=True)
+    if current is None:
+        raise _missing(resource, record_id)
+    if isinstance(expected, int) and current["version"] != expected:
+        raise PreconditionFailed(
+            f"the {resource} record is at version {current['version']}, not {expected}; "
+            "read it again and retry",
+            current_version=current["version"],
+        )
+    return current
+
+
+def _missing(resource: str, record_id: UUID) -> NotFound:
+    return NotFound(f"there is no {resource} record with id {record_id}")
+
+
+class TransactionRecords:
+    """Record commands inside one open unit of work (what hooks use).
+
+    Example, in a hook::
+
+        customer = await event.records.get("customers", event.record["customer"])
+    """
+
+    def __init__(self, service: RecordService, uow: UnitOfWork, ctx: RequestContext) -> None:
+        self._service = service
+        self._uow = uow
+        self._ctx = ctx
+
+    async def get(self, resource: str, record_id: UUID) -> Row | None:
+        """The stored record (write-only fields included), or ``None``."""
+        self._service.validator(resource)
+        return await self._uow.fetch(resource, record_id)
+
+    async def create(self, resource: str, values: dict[str, Any]) -> Row:
+        """Create a record from JSON-like values, validated like an API body."""
+        validated = self._service.validator(resource).validate_input(values)
+        return await self.insert_values(resource, validated)
+
+    async def update(self, resource: str, record_id: UUID, patch: dict[str, Any]) -> Row:
+        """Apply a merge patch to a record."""
+        current = await _current(self._uow, resource, record_id, None)
+        values = self._service.validator(resource).merge_patch(current, patch)
+        return await self.write_update(resource, current, values)
+
+    async def delete(self, resource: str, record_id: UUID) -> None:
+        """Delete a record (with its cascades)."""
+        current = await _current(self._uow, resource, record_id, None)
+        await self.delete_record(resource, current, set())
+
+    def after_commit(self, callback: Any) -> None:
+        """Run ``callback`` (an async function) after the transaction commits."""
+        self._uow.after_commit(callback)
+
+    # Internals shared by the service and hooks ----------------------------
+
+    async def _run_hooks(
+        self, moment: HookMoment, resource: str, record: Row, previous: Row | None
+    ) -> Row:
+        hooks = self._service.hooks
+        if not hooks.has(moment, resource):
+            return record
+        event = HookEvent(resource, moment, record, previous, self._ctx, self)
+        await hooks.run(event)
+        if moment.startswith("before") and moment != "before_delete":
+            validator = self._service.validators[resource]
+            system = {k: record[k] for k in ("id", "created_at", "updated_at", "version")}
+            return {**system, **validator.validate_stored(event.record)}
+        return event.record
+
+    async def _check_references(self, resource: str, row: Row, changed: set[str] | None) -> None:
+        fields = self._service.blueprint.resources[resource].fields
+        errors = []
+        for name, spec in fields.items():
+            if not isinstance(spec, BelongsTo) or row.get(name) is None:
+                continue
+            if changed is not None and name not in changed:
+                continue
+            if not await self._uow.exists(spec.resource, row[name]):
+                errors.append(
+                    FieldError(f"/{name}", f"there is no {spec.resource} record with id {row[name]}")
+                )
+        if errors:
+            raise InvalidInput(f"the {resource} record refers to records that do not exist", errors=tuple(errors))
+
+    async def insert_values(self, resource: str, values: dict[str, Any]) -> Row:
+        """Insert a record from validated values, running hooks and reference checks."""
+        now = self._service.clock()
+        row: Row = {"id": new_id(), "created_at": now, "updated_at": now, "version": 1, **values}
+        row = await self._run_hooks("before_create", resource, row, None)
+        await self._check_references(resource, row, None)
+        await self._uow.insert(resource, row)
+        return await self._run_hooks("after_create", resource, row, None)
+
+    async def write_update(self, resource: str, current: Row, values: dict[str, Any]) -> Row:
+        """Write ``values`` over ``current`` as the next version."""
+        row: Row = {
+            **current,
+            **values,
+            "version": current["version"] + 1,
+            "updated_at": self._service.clock(),
+        }
+        row = await self._run_hooks("before_update", resource, row, current)
+        changed = {k for k in row if row[k] != current.get(k)}
+        await self._check_references(resource, row, changed)
+        changes = {k: v for k, v in row.items() if k not in ("id", "created_at")}
+        if not await self._uow.update(
+            resource, current["id"], changes, expected_version=current["version"]
+        ):
+            raise Conflict(f"the {resource} record changed while it was being updated; retry")
+        return await self._run_hooks("after_update", resource, row, current)
+
+    async def delete_record(self, resource: str, current: Row, seen: set[tuple[str, UUID]]) -> None:
+        """Delete ``current`` after applying its incoming relations' on-delete rules."""
+        key = (resource, current["id"])
+        if key in seen:
+            return
+        seen.add(key)
+        await self._run_hooks("before_delete", resource, current, current)
+        for ref in self._service._references[resource]:
+            child_ids = await self._uow.referencing(ref.resource, ref.field, current["id"])
+            child_ids = [cid for cid in child_ids if (ref.resource, cid) not in seen]
+            if not child_ids:
+                continue
+            if ref.on_delete is OnDelete.RESTRICT:
+                raise DeleteRestricted(
+                    f"{len(child_ids)} {ref.resource} record(s) still refer to this {resource} "
+                    f"record through {ref.field!r}; delete or reassign them first"
+                )
+            for child_id in child_ids:
+                child = await self._uow.fetch(ref.resource, child_id, for_update=True)
+                if child is None:
+                    continue
+                if ref.on_delete is OnDelete.CASCADE:
+                    await self.delete_record(ref.resource, child, seen)
+                else:
+                    await self.write_update(ref.resource, child, {ref.field: None})
+        if not await self._uow.delete(resource, current["id"]):
+            raise _missing(resource, current["id"])
+        await self._run_hooks("after_delete", resource, current, current)

@@ -1,0 +1,126 @@
+"""Settings: one frozen object read once at start-up from ``BASTION_*`` variables and ``.env``.
+
+Nothing in Bastion reads the environment anywhere else; the wiring point
+(:func:`bastion.app.create_app`) and the command line pass values down.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Environment", "Settings", "UnsafeSettings"]
+
+
+class Environment(StrEnum):
+    """Where Bastion runs; production refuses unsafe defaults."""
+
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class UnsafeSettings(ValueError):
+    """A setting that is acceptable in development but not in production."""
+
+
+class Settings(BaseSettings):
+    """Every setting, with the default a new user on a laptop wants.
+
+    Each field is read from ``BASTION_<NAME>`` (e.g. ``BASTION_DATABASE_URL``)
+    or from a ``.env`` file in the working directory.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="BASTION_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    """``development`` applies migrations on ``serve``; ``production`` makes them an explicit step."""
+    blueprint: Path = Path("bastion.yaml")
+    """The blueprint file served when no path is given on the command line."""
+    database_url: str = "sqlite+aiosqlite:///./bastion.db"
+    """Where records live: ``sqlite+aiosqlite:///file.db`` or ``postgresql://user@host/db``."""
+    migrate_database_url: str | None = None
+    """A URL with DDL rights (the owner role) for migrations; defaults to ``database_url``."""
+    migrations_dir: Path | None = None
+    """Where revision files live; defaults to ``migrations/`` beside the blueprint."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1)
+
+    db_pool_min: int = Field(default=1, ge=0)
+    """Connections opened at start-up (PostgreSQL) per worker."""
+    db_pool_max: int = Field(default=10, ge=1)
+    """Most connections a worker holds at once."""
+    db_connect_timeout: float = Field(default=5.0, gt=0)
+    """Seconds to wait for a new database connection."""
+    db_statement_timeout: float = Field(default=30.0, gt=0)
+    """Seconds a single statement may run before it is cancelled."""
+    db_acquire_timeout: float = Field(default=5.0, gt=0)
+    """Seconds a request waits for a free pooled connection before a 503."""
+    sqlite_busy_timeout: float = Field(default=5.0, gt=0)
+    """Seconds SQLite waits for another writer's lock before giving up."""
+
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    """Largest request body accepted (413 beyond)."""
+    list_limit_default: int = Field(default=20, ge=1)
+    list_limit_max: int = Field(default=100, ge=1)
+
+    cors_origins: list[str] = Field(default_factory=list)
+    """Origins allowed to call the API from a browser (``*`` for any)."""
+    cors_methods: list[str] = Field(
+        default_factory=lambda: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    )
+    cors_headers: list[str] = Field(
+        default_factory=lambda: [
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "If-None-Match",
+            "Idempotency-Key",
+            "X-Request-ID",
+        ]
+    )
+    cors_credentials: bool = False
+    cors_max_age: int = Field(default=600, ge=0)
+
+    secret_key: SecretStr = SecretStr("change-me-development-only")
+    """Signs internal tokens; production refuses the placeholder."""
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env is Environment.PRODUCTION:
+            if self.secret_key.get_secret_value().startswith("change-me"):
+                raise UnsafeSettings(
+                    "BASTION_SECRET_KEY still has its development placeholder; "
+                    "set a long random value (e.g. `python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))'`) before running in production"
+                )
+            if "*" in self.cors_origins and self.cors_credentials:
+                raise UnsafeSettings(
+                    "BASTION_CORS_ORIGINS='*' with BASTION_CORS_CREDENTIALS=true lets any site "
+                    "act as your users; list the allowed origins instead"
+                )
+        if self.db_pool_min > self.db_pool_max:
+            raise ValueError("BASTION_DB_POOL_MIN must not exceed BASTION_DB_POOL_MAX")
+        return self
+
+    @property
+    def effective_migrate_url(self) -> str:
+        """The URL migrations run with."""
+        return self.migrate_database_url or self.database_url
+
+    def migrations_dir_for(self, blueprint_path: Path) -> Path:
+        """Where revision files for ``blueprint_path`` live."""
+        return self.migrations_dir or blueprint_path.resolve().parent / "migrations"
+
+    @property
+    def is_development(self) -> bool:
+        """Whether development conveniences (auto-migrate, open access) apply."""
+        return self.env is not Environment.PRODUCTION

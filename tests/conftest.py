@@ -1,0 +1,77 @@
+"""Shared fixtures: a private database per test, on SQLite and on the real PostgreSQL.
+
+PostgreSQL tests create a database of their own on the server at
+``BASTION_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``)
+and drop it afterwards. Where the server is absent they skip with a loud
+reason, unless ``BASTION_REQUIRE_SERVICES=1`` (set in CI), which fails them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "BASTION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_SERVICES = os.environ.get("BASTION_REQUIRE_SERVICES") == "1"
+
+
+def _service_missing(name: str, reason: str) -> None:
+    message = f"{name} is not reachable ({reason}); start it (see shared services) to run this test"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"BASTION_REQUIRE_SERVICES=1 but {message}")
+    pytest.skip(f"SKIPPED LOUDLY: {message}")
+
+
+async def _admin_execute(sql: str) -> None:
+    conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _postgres_url_for(database: str) -> str:
+    base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
+    return f"{base}/{database}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test only."""
+    name = f"bastion_test_{uuid.uuid4().hex[:16]}"
+    try:
+        asyncio.run(_admin_execute(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        _service_missing("PostgreSQL", str(exc))
+    try:
+        yield _postgres_url_for(name)
+    finally:
+        asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite database file for this test only."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'bastion.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs once on SQLite and once on PostgreSQL."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return str(request.getfixturevalue("sqlite_url"))
+
+
+@pytest.fixture
+async def anyio_backend() -> AsyncIterator[str]:
+    """Run anyio-marked tests on asyncio only."""
+    yield "asyncio"
