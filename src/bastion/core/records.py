@@ -263,7 +263,15 @@ class TransactionRecords:
     async def insert_values(self, resource: str, values: dict[str, Any]) -> Row:
         """Insert a record from validated values, running hooks and reference checks."""
         now = self._service.clock()
-        row: Row = {"id": new_id(), "created_at": now, "updated_at": now, "version": 1, **values}
+        defaults = self._service.validators[resource].read_only_defaults
+        row: Row = {
+            "id": new_id(),
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+            **defaults,
+            **values,
+        }
         row = await self._run_hooks("before_create", resource, row, None)
         await self._check_references(resource, row, None)
         await self._uow.insert(resource, row)

@@ -176,6 +176,11 @@ class ResourceValidator:
         self.read_only = frozenset(f for f, spec in resource.fields.items() if spec.read_only)
         self._input = _model(f"{name}_input", self.writable, all_optional=False)
         self._stored = _model(f"{name}_stored", dict(resource.fields), all_optional=True)
+        read_only_fields = {f: spec for f, spec in resource.fields.items() if spec.read_only}
+        self.read_only_defaults: dict[str, Any] = dict(
+            _model(f"{name}_read_only", read_only_fields, all_optional=False).model_validate({})
+        )
+        """Values of read-only fields on create, before hooks set them."""
 
     def _split_keys(self, body: Any) -> tuple[dict[str, Any], list[FieldError]]:
         """The known writable members of ``body`` and an error for each other member."""

@@ -1,0 +1,18 @@
+"""``bastion check``: validate the blueprint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bastion.blueprint import validate_blueprint
+from bastion.cli.common import BLUEPRINT_ARGUMENT, console, read_blueprint, read_settings
+
+
+def check(blueprint: Path | None = BLUEPRINT_ARGUMENT) -> None:
+    """Validate the blueprint; exit 2 and list every problem if it is wrong."""
+    settings = read_settings()
+    model, path = read_blueprint(blueprint, settings)
+    for warning in validate_blueprint(model, source=str(path)):
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+    count = len(model.resources)
+    console.print(f"[green]ok:[/] {path} is valid ({count} resource{'s' if count != 1 else ''})")

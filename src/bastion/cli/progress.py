@@ -1,0 +1,36 @@
+"""Progress bars for long command-line work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bastion.adapters.sql.migrations import RevisionInfo
+from bastion.cli.common import console
+
+__all__ = ["migration_progress"]
+
+
+@contextmanager
+def migration_progress() -> Iterator[Callable[[RevisionInfo, int, int], None]]:
+    """A callback drawing one bar over the revisions being applied."""
+    with Progress(
+        TextColumn("[bold]migrating[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = None
+
+        def on_progress(revision: RevisionInfo, done: int, total: int) -> None:
+            nonlocal task
+            if task is None:
+                task = progress.add_task(revision.message, total=total)
+            progress.update(task, completed=done, description=f"{revision.id} {revision.message}")
+
+        yield on_progress

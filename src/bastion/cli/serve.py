@@ -1,0 +1,78 @@
+"""``bastion serve``: run the HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import typer
+import uvicorn
+
+from bastion.adapters.sql.migrations import (
+    MigrationsPending,
+    migration_status,
+    sync_schema_for_development,
+)
+from bastion.cli.common import BLUEPRINT_ARGUMENT, console, fail, read_blueprint, read_settings
+from bastion.cli.progress import migration_progress
+from bastion.core.errors import BastionError
+
+HOST = typer.Option(None, help="Interface to listen on (default 127.0.0.1).", show_default=False)
+PORT = typer.Option(None, help="Port to listen on (default 8000).", show_default=False)
+WORKERS = typer.Option(None, help="Worker processes (default 1).", show_default=False, min=1)
+
+
+def serve(
+    blueprint: Path | None = BLUEPRINT_ARGUMENT,
+    host: str | None = HOST,
+    port: int | None = PORT,
+    workers: int | None = WORKERS,
+) -> None:
+    """Serve the blueprint; in development, bring the database schema up to date first."""
+    settings = read_settings(host=host, port=port, workers=workers)
+    model, path = read_blueprint(blueprint, settings)
+    migrations_dir = settings.migrations_dir_for(path)
+    url = settings.effective_migrate_url
+    try:
+        if settings.is_development:
+            with migration_progress() as on_progress:
+                applied = asyncio.run(
+                    sync_schema_for_development(
+                        blueprint=model,
+                        database_url=url,
+                        migrations_dir=migrations_dir,
+                        on_progress=on_progress,
+                    )
+                )
+            for revision in applied:
+                console.print(f"applied migration {revision.id}: {revision.message}")
+        else:
+            status = asyncio.run(
+                migration_status(blueprint=model, database_url=url, migrations_dir=migrations_dir)
+            )
+            if status.pending or status.unplanned:
+                raise MigrationsPending(
+                    "the database schema is not up to date "
+                    f"({len(status.pending)} pending revision(s), "
+                    f"{len(status.unplanned)} unplanned change(s)); in production migrations "
+                    "are an explicit step: run `bastion migrate plan` and `bastion migrate apply`"
+                )
+    except BastionError as exc:
+        fail(exc.detail)
+    # Workers are separate processes: they read the blueprint path from the environment.
+    os.environ["BASTION_BLUEPRINT"] = str(path.resolve())
+    console.print(
+        f"serving [bold]{model.name}[/] ({len(model.resources)} resources) on "
+        f"http://{settings.host}:{settings.port} with {settings.workers} worker(s)"
+    )
+    uvicorn.run(
+        "bastion.app:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+        server_header=False,
+    )
