@@ -74,4 +74,4 @@ def database_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def anyio_backend() -> AsyncIterator[str]:
     """Run anyio-marked tests on asyncio only."""
-    yield "asyncio"
+    return "asyncio"

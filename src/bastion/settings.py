@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     )
 
     env: Environment = Environment.DEVELOPMENT
-    """``development`` applies migrations on ``serve``; ``production`` makes them an explicit step."""
+    """``development`` migrates on ``serve``; ``production`` makes migrating an explicit step."""
     blueprint: Path = Path("bastion.yaml")
     """The blueprint file served when no path is given on the command line."""
     database_url: str = "sqlite+aiosqlite:///./bastion.db"

@@ -133,7 +133,8 @@ def _assert_problem(response: httpx.Response, status: int, code: str) -> dict[st
     assert body["status"] == status
     assert body["code"] == code
     assert body["type"] == f"urn:bastion:problem:{code}"
-    assert body["title"] and body["detail"]
+    assert body["title"]
+    assert body["detail"]
     assert "Traceback" not in response.text
     return body
 
@@ -141,7 +142,9 @@ def _assert_problem(response: httpx.Response, status: int, code: str) -> dict[st
 # Create, read, list -------------------------------------------------------
 
 
-async def test_create_returns_201_with_location_etag_and_system_fields(api: httpx.AsyncClient) -> None:
+async def test_create_returns_201_with_location_etag_and_system_fields(
+    api: httpx.AsyncClient,
+) -> None:
     response = await api.post(
         "/v1/customers", json={"name": "Ada", "email": "ada@example.com", "secret": "s3cret"}
     )
@@ -151,7 +154,8 @@ async def test_create_returns_201_with_location_etag_and_system_fields(api: http
     assert response.headers["etag"] == '"1"'
     assert body["version"] == 1
     assert body["id"][14] == "7"  # a UUIDv7
-    assert body["created_at"].endswith("Z") and body["created_at"] == body["updated_at"]
+    assert body["created_at"].endswith("Z")
+    assert body["created_at"] == body["updated_at"]
     assert body["vip"] is False  # the blueprint's default
     assert "secret" not in body  # write-only fields are never read back
 
@@ -397,7 +401,9 @@ async def test_malformed_json_wrong_media_type_and_oversized_bodies_are_refused(
     customer = await _customer(api)
     url = f"/v1/customers/{customer['id']}"
     json_type = {"Content-Type": "application/json"}
-    _assert_problem(await api.post("/v1/customers", content=b"{nope", headers=json_type), 400, "malformed_json")
+    _assert_problem(
+        await api.post("/v1/customers", content=b"{nope", headers=json_type), 400, "malformed_json"
+    )
     _assert_problem(
         await api.post("/v1/customers", content=b"name=x", headers={"Content-Type": "text/plain"}),
         415,
@@ -408,7 +414,9 @@ async def test_malformed_json_wrong_media_type_and_oversized_bodies_are_refused(
         413,
         "payload_too_large",
     )
-    _assert_problem(await api.patch(url, content=b"[1, 2]", headers=json_type), 422, "validation_failed")
+    _assert_problem(
+        await api.patch(url, content=b"[1, 2]", headers=json_type), 422, "validation_failed"
+    )
     assert (await api.get(url)).json() == customer
 
 
@@ -487,7 +495,9 @@ async def test_an_after_hook_writes_in_the_same_transaction(make_client: AppFact
     api: httpx.AsyncClient = await make_client(hooks=_shop_hooks())
     customer = await _customer(api)
     order = (await api.post("/v1/orders", json={"customer": customer["id"]})).json()
-    assert (await api.post("/v1/order_items", json={"order": order["id"], "quantity": 1})).status_code == 201
+    assert (
+        await api.post("/v1/order_items", json={"order": order["id"], "quantity": 1})
+    ).status_code == 201
     assert (await api.get(f"/v1/orders/{order['id']}")).json()["meta"] == {"items": 1}
 
 
@@ -499,7 +509,8 @@ async def test_a_hook_that_fails_unexpectedly_is_a_500_that_reveals_nothing_and_
     review = (await api.post("/v1/reviews", json={"customer": customer["id"], "stars": 4})).json()
     response = await api.delete(f"/v1/reviews/{review['id']}")
     problem = _assert_problem(response, 500, "internal_error")
-    assert "hunter2" not in response.text and "RuntimeError" not in response.text
+    assert "hunter2" not in response.text
+    assert "RuntimeError" not in response.text
     assert response.headers["x-request-id"] in problem["detail"]
     assert (await api.get(f"/v1/reviews/{review['id']}")).status_code == 200
     assert any("hunter2" in (r.exc_text or "") for r in caplog.records)

@@ -48,7 +48,12 @@ class BastionApp:
     """
 
     def __init__(
-        self, *, blueprint: Blueprint, settings: Settings, service: RecordService, store: SqlStore,
+        self,
+        *,
+        blueprint: Blueprint,
+        settings: Settings,
+        service: RecordService,
+        store: SqlStore,
         routes: Sequence[BaseRoute],
     ) -> None:
         self.blueprint = blueprint

@@ -13,7 +13,14 @@ from bastion.blueprint import Blueprint, BlueprintInvalid, load_blueprint
 from bastion.core.errors import BastionError
 from bastion.settings import Settings, UnsafeSettings
 
-__all__ = ["BLUEPRINT_ARGUMENT", "console", "err_console", "fail", "read_blueprint", "read_settings"]
+__all__ = [
+    "BLUEPRINT_ARGUMENT",
+    "console",
+    "err_console",
+    "fail",
+    "read_blueprint",
+    "read_settings",
+]
 
 console = Console()
 err_console = Console(stderr=True)

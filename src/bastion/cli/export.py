@@ -10,7 +10,9 @@ import typer
 from bastion.blueprint import blueprint_json_schema
 from bastion.cli.common import console
 
-export_app = typer.Typer(help="Write deliverables generated from the blueprint.", no_args_is_help=True)
+export_app = typer.Typer(
+    help="Write deliverables generated from the blueprint.", no_args_is_help=True
+)
 
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout.")
 

@@ -32,7 +32,12 @@ if TYPE_CHECKING:
 __all__ = ["HookEvent", "HookFunction", "HookMoment", "Hooks"]
 
 HookMoment = Literal[
-    "before_create", "after_create", "before_update", "after_update", "before_delete", "after_delete"
+    "before_create",
+    "after_create",
+    "before_update",
+    "after_update",
+    "before_delete",
+    "after_delete",
 ]
 HOOK_MOMENTS: tuple[HookMoment, ...] = (
     "before_create",
@@ -75,7 +80,9 @@ class Hooks:
     def on(self, moment: HookMoment, resource: str) -> Callable[[F], F]:
         """Register the decorated function for ``moment`` on ``resource``."""
         if moment not in HOOK_MOMENTS:
-            raise ValueError(f"unknown hook moment {moment!r}; use one of {', '.join(HOOK_MOMENTS)}")
+            raise ValueError(
+                f"unknown hook moment {moment!r}; use one of {', '.join(HOOK_MOMENTS)}"
+            )
 
         def register(function: F) -> F:
             self._hooks.setdefault((moment, resource), []).append(function)

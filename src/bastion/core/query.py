@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from bastion.core.errors import FieldError, InvalidQuery
@@ -30,7 +31,7 @@ class QuerySpec:
 class Page:
     """One page of records and whether more follow."""
 
-    records: list[dict[str, object]]
+    records: list[dict[str, Any]]
     has_more: bool
 
 

@@ -66,7 +66,8 @@ class RecordService:
         self.telemetry = telemetry
         self.clock = clock
         self.validators = {
-            name: ResourceValidator(name, resource) for name, resource in blueprint.resources.items()
+            name: ResourceValidator(name, resource)
+            for name, resource in blueprint.resources.items()
         }
         self._references: dict[str, list[_Reference]] = {name: [] for name in blueprint.resources}
         for name, resource in blueprint.resources.items():
@@ -127,9 +128,7 @@ class RecordService:
         async with self.store.unit_of_work() as uow:
             current = await _current(uow, resource, record_id, expected_version)
             values = validator.merge_patch(current, patch)
-            row = await TransactionRecords(self, uow, ctx).write_update(
-                resource, current, values
-            )
+            row = await TransactionRecords(self, uow, ctx).write_update(resource, current, values)
         return validator.public(row)
 
     async def replace(
@@ -141,7 +140,7 @@ class RecordService:
         ctx: RequestContext,
         expected_version: ExpectedVersion = None,
     ) -> Row:
-        """Replace every writable field (``PUT``); omitted optional fields become null or default."""
+        """Replace every writable field (``PUT``); omitted ones become null or their default."""
         validator = self.validator(resource)
         self._require_if_match(resource, expected_version)
         values = validator.validate_input(body)
@@ -168,7 +167,7 @@ class RecordService:
     def _require_if_match(self, resource: str, expected: ExpectedVersion) -> None:
         if expected is None and self.blueprint.resources[resource].require_if_match:
             raise PreconditionRequired(
-                f"{resource} requires If-Match with the version you read (e.g. If-Match: \"3\")"
+                f'{resource} requires If-Match with the version you read (e.g. If-Match: "3")'
             )
 
 
@@ -255,10 +254,14 @@ class TransactionRecords:
                 continue
             if not await self._uow.exists(spec.resource, row[name]):
                 errors.append(
-                    FieldError(f"/{name}", f"there is no {spec.resource} record with id {row[name]}")
+                    FieldError(
+                        f"/{name}", f"there is no {spec.resource} record with id {row[name]}"
+                    )
                 )
         if errors:
-            raise InvalidInput(f"the {resource} record refers to records that do not exist", errors=tuple(errors))
+            raise InvalidInput(
+                f"the {resource} record refers to records that do not exist", errors=tuple(errors)
+            )
 
     async def insert_values(self, resource: str, values: dict[str, Any]) -> Row:
         """Insert a record from validated values, running hooks and reference checks."""

@@ -159,7 +159,7 @@ def _model(name: str, fields: dict[str, AnyField], *, all_optional: bool) -> typ
         else:
             default = field.default if field.has_default and not all_optional else None
             definitions[field_name] = (annotation | None, Field(default, validate_default=True))
-    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    model: type[BaseModel] = create_model(
         name, __config__=ConfigDict(extra="forbid", frozen=False), **definitions
     )
     return model
@@ -195,12 +195,16 @@ class ResourceValidator:
                 errors.append(FieldError(f"/{key}", "is read-only"))
             elif key not in self.writable:
                 known = ", ".join(sorted(self.writable)) or "none"
-                errors.append(FieldError(f"/{key}", f"is not a field of {self.name} (fields: {known})"))
+                errors.append(
+                    FieldError(f"/{key}", f"is not a field of {self.name} (fields: {known})")
+                )
         if not errors:
             return body, errors
         return {k: v for k, v in body.items() if k in self.writable}, errors
 
-    def _validate(self, values: dict[str, Any], key_errors: list[FieldError], what: str) -> BaseModel:
+    def _validate(
+        self, values: dict[str, Any], key_errors: list[FieldError], what: str
+    ) -> BaseModel:
         try:
             model = self._input.model_validate(values)
         except ValidationError as exc:
@@ -255,9 +259,7 @@ class ResourceValidator:
             value = current.get(name)
             if value is None:
                 continue
-            if spec.type == "datetime":
-                value = value.isoformat()
-            elif spec.type in ("date",):
+            if spec.type == "datetime" or spec.type in ("date",):
                 value = value.isoformat()
             elif spec.type in ("uuid", "belongs_to"):
                 value = str(value)

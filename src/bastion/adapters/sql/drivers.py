@@ -120,7 +120,9 @@ class SqliteDriver:
             self._idle.put_nowait(await self._open())
             self._opened = 1
         except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot open the SQLite database {self._path!r}: {exc}") from exc
+            raise StoreUnavailable(
+                f"cannot open the SQLite database {self._path!r}: {exc}"
+            ) from exc
 
     async def _acquire(self) -> aiosqlite.Connection:
         if self._idle.empty() and self._opened < self._config.max_size:

@@ -56,7 +56,9 @@ def translate_error(
                 f"{field} is required", errors=(FieldError(f"/{field}", "is required"),)
             )
         if "FOREIGN KEY" in message:
-            return Conflict("the change refers to a record that does not exist or is still referred to")
+            return Conflict(
+                "the change refers to a record that does not exist or is still referred to"
+            )
         return None
     if isinstance(exc, sqlite3.OperationalError):
         if "locked" in str(exc) or "busy" in str(exc):

@@ -45,9 +45,7 @@ def compile_statement(statement: sa.ClauseElement, dialect: Dialect) -> Compiled
     """Compile ``statement`` for ``dialect`` into text plus parameter order."""
     compiled = statement.compile(dialect=_dialect(dialect))
     order = tuple(compiled.positiontup or ())
-    constants = {
-        name: value for name, value in compiled.params.items() if value is not None
-    }
+    constants = {name: value for name, value in compiled.params.items() if value is not None}
     return Compiled(sql=str(compiled), params=order, constants=constants)
 
 
@@ -55,12 +53,14 @@ class ResourceStatements:
     """Every statement the store runs for one table, compiled at start-up."""
 
     def __init__(self, table: sa.Table, dialect: Dialect, belongs_to: tuple[str, ...]) -> None:
-        columns = [table.c[name] for name in table.c.keys()]
+        columns = [table.c[name] for name in table.c]
         by_id = table.c.id == sa.bindparam("id")
         select = sa.select(*columns)
         self.select_by_id = compile_statement(select.where(by_id), dialect)
         self.select_for_update = compile_statement(
-            select.where(by_id).with_for_update() if dialect == "postgresql" else select.where(by_id),
+            select.where(by_id).with_for_update()
+            if dialect == "postgresql"
+            else select.where(by_id),
             dialect,
         )
         self.exists = compile_statement(sa.select(sa.literal_column("1")).where(by_id), dialect)

@@ -11,7 +11,13 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from bastion.adapters.sql.codecs import ResourceCodec
-from bastion.adapters.sql.drivers import Connection, Driver, PoolConfig, PostgresDriver, SqliteDriver
+from bastion.adapters.sql.drivers import (
+    Connection,
+    Driver,
+    PoolConfig,
+    PostgresDriver,
+    SqliteDriver,
+)
 from bastion.adapters.sql.errors import translate_error
 from bastion.adapters.sql.schema import build_metadata
 from bastion.adapters.sql.statements import ResourceStatements
@@ -55,10 +61,14 @@ class SqlUnitOfWork:
     def _translate(self, exc: Exception) -> BastionError | None:
         return translate_error(exc, index_fields=self._index_fields)
 
-    async def fetch(self, resource: str, record_id: UUID, *, for_update: bool = False) -> Row | None:
+    async def fetch(
+        self, resource: str, record_id: UUID, *, for_update: bool = False
+    ) -> Row | None:
         """The record, or ``None``; ``for_update`` locks the row (PostgreSQL)."""
         table = self._tables[resource]
-        statement = table.statements.select_for_update if for_update else table.statements.select_by_id
+        statement = (
+            table.statements.select_for_update if for_update else table.statements.select_by_id
+        )
         row = await self._run_one(statement.sql, [table.codec.encode_id(record_id)])
         return None if row is None else table.codec.decode_row(row)
 

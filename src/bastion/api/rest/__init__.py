@@ -2,7 +2,12 @@
 
 from bastion.api.rest.encoding import dump_json, read_json_body
 from bastion.api.rest.middleware import ProblemMiddleware, http_exception_handler
-from bastion.api.rest.problems import PROBLEM_TYPE_PREFIX, Problem, problem_for_error, problem_response
+from bastion.api.rest.problems import (
+    PROBLEM_TYPE_PREFIX,
+    Problem,
+    problem_for_error,
+    problem_response,
+)
 from bastion.api.rest.resources import RestConfig, resource_routes
 
 __all__ = [

@@ -24,7 +24,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
-            text = value.decode("latin-1")
+            text: str = value.decode("latin-1")
             if _REQUEST_ID.match(text):
                 return text
     return uuid.uuid4().hex
@@ -71,12 +71,15 @@ def _error_response(exc: Exception, scope: Scope, request_id: str) -> Response:
         return problem_response(exc, instance=instance)
     if isinstance(exc, BastionError):
         return problem_response(problem_for_error(exc), instance=instance)
-    log.exception("unhandled error in %s %s (request %s)", scope.get("method"), instance, request_id)
+    log.exception(
+        "unhandled error in %s %s (request %s)", scope.get("method"), instance, request_id
+    )
     problem = Problem(
         500,
         "internal_error",
         "Internal server error",
-        f"the server failed to handle this request; quote request id {request_id} when reporting it",
+        "the server failed to handle this request; "
+        f"quote request id {request_id} when reporting it",
     )
     return problem_response(problem, instance=instance)
 

@@ -6,7 +6,7 @@ documents; no SQL and no business rules live here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -48,7 +48,9 @@ class RestConfig:
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(dump_json(body), status_code=status, headers=headers, media_type="application/json")
+    return Response(
+        dump_json(body), status_code=status, headers=headers, media_type="application/json"
+    )
 
 
 def _etag(version: int) -> str:
@@ -189,7 +191,7 @@ def resource_routes(service: RecordService, config: RestConfig) -> list[Route]:
 
 
 async def _dispatch(
-    request: Request, handlers: dict[str, Callable[[Request], Awaitable[Response]]]
+    request: Request, handlers: Mapping[str, Callable[[Request], Awaitable[Response]]]
 ) -> Response:
     handler = handlers.get(request.method)
     if handler is None:

@@ -29,7 +29,9 @@ class UnitOfWork(Protocol):
     the database cannot be reached.
     """
 
-    async def fetch(self, resource: str, record_id: UUID, *, for_update: bool = False) -> Row | None:
+    async def fetch(
+        self, resource: str, record_id: UUID, *, for_update: bool = False
+    ) -> Row | None:
         """The record, or ``None``; ``for_update`` locks it until the end of the transaction."""
         ...
 
