@@ -53,7 +53,7 @@ class ResourceStatements:
     """Every statement the store runs for one table, compiled at start-up."""
 
     def __init__(self, table: sa.Table, dialect: Dialect, belongs_to: tuple[str, ...]) -> None:
-        columns = [table.c[name] for name in table.c]
+        columns = list(table.columns)
         by_id = table.c.id == sa.bindparam("id")
         select = sa.select(*columns)
         self.select_by_id = compile_statement(select.where(by_id), dialect)
