@@ -122,7 +122,9 @@ def samples_url(database_url: str) -> str:
     return database_url
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(values=_records)
 def test_every_field_value_round_trips_exactly(samples_url: str, values: dict[str, Any]) -> None:
     stored, record_id = asyncio.run(_store_and_read(samples_url, values))

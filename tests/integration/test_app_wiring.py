@@ -1,0 +1,112 @@
+"""The wiring point: CORS, custom routes beside generated ones, unsafe settings refused."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bastion.adapters.sql.schema import build_metadata
+from bastion.adapters.sql.urls import parse_database_url
+from bastion.app import BastionApp, create_app
+from bastion.blueprint import Blueprint, Resource, StringField
+from bastion.core import QuerySpec, RequestContext
+from bastion.settings import Settings
+
+BLUEPRINT = Blueprint(resources={"notes": Resource(fields={"title": StringField(required=True)})})
+
+
+async def _count_notes(request: Request) -> JSONResponse:
+    app: BastionApp = request.app.state.bastion
+    page = await app.service.list("notes", QuerySpec(limit=100), ctx=RequestContext())
+    return JSONResponse({"notes": len(page.records)})
+
+
+@pytest.fixture
+async def wired(sqlite_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    parsed = parse_database_url(sqlite_url)
+    engine = create_async_engine(parsed.sqlalchemy_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(build_metadata(BLUEPRINT, "sqlite").create_all)
+    await engine.dispose()
+    settings = Settings(
+        database_url=sqlite_url,
+        cors_origins=["https://app.example.com"],
+        cors_credentials=True,
+    )
+    app = create_app(BLUEPRINT, settings=settings, routes=[Route("/v1/notes/count", _count_notes)])
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        yield client
+    await app.stop()
+
+
+async def test_custom_routes_are_served_beside_the_generated_ones(
+    wired: httpx.AsyncClient,
+) -> None:
+    assert (await wired.post("/v1/notes", json={"title": "a"})).status_code == 201
+    response = await wired.get("/v1/notes/count")
+    assert response.json() == {"notes": 1}
+    assert (await wired.get("/v1/notes")).json()["data"][0]["title"] == "a"
+
+
+async def test_cors_preflight_allows_the_configured_origin_and_its_headers(
+    wired: httpx.AsyncClient,
+) -> None:
+    response = await wired.options(
+        "/v1/notes",
+        headers={
+            "Origin": "https://app.example.com",
+            "Access-Control-Request-Method": "PATCH",
+            "Access-Control-Request-Headers": "If-Match, Content-Type",
+        },
+    )
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert response.headers["access-control-allow-credentials"] == "true"
+    assert "PATCH" in response.headers["access-control-allow-methods"]
+    assert "if-match" in response.headers["access-control-allow-headers"].lower()
+
+
+async def test_cors_refuses_other_origins(wired: httpx.AsyncClient) -> None:
+    response = await wired.options(
+        "/v1/notes",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert response.status_code == 400
+    simple = await wired.get("/v1/notes", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in simple.headers
+
+
+def test_production_refuses_the_placeholder_secret() -> None:
+    with pytest.raises(ValidationError, match="BASTION_SECRET_KEY"):
+        Settings(env="production")
+    Settings(env="production", secret_key="a-real-secret-" + "x" * 40)
+
+
+def test_production_refuses_any_origin_with_credentials() -> None:
+    with pytest.raises(ValidationError, match="CORS"):
+        Settings(
+            env="production",
+            secret_key="a-real-secret-" + "x" * 40,
+            cors_origins=["*"],
+            cors_credentials=True,
+        )
+
+
+def test_settings_are_read_from_bastion_environment_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BASTION_DATABASE_URL", "postgresql://app@db/app")
+    monkeypatch.setenv("BASTION_DB_POOL_MAX", "25")
+    settings = Settings()
+    assert settings.database_url == "postgresql://app@db/app"
+    assert settings.db_pool_max == 25
+    assert settings.effective_migrate_url == "postgresql://app@db/app"
