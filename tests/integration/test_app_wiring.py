@@ -17,6 +17,7 @@ from bastion.adapters.sql.urls import parse_database_url
 from bastion.app import BastionApp, create_app
 from bastion.blueprint import Blueprint, Resource, StringField
 from bastion.core import QuerySpec, RequestContext
+from bastion.core.ports import MemoryTelemetry
 from bastion.settings import Settings
 
 BLUEPRINT = Blueprint(resources={"notes": Resource(fields={"title": StringField(required=True)})})
@@ -83,6 +84,26 @@ async def test_cors_refuses_other_origins(wired: httpx.AsyncClient) -> None:
     assert response.status_code == 400
     simple = await wired.get("/v1/notes", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in simple.headers
+
+
+async def test_the_store_reports_query_timings_through_the_telemetry_port(
+    sqlite_url: str,
+) -> None:
+    parsed = parse_database_url(sqlite_url)
+    engine = create_async_engine(parsed.sqlalchemy_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(build_metadata(BLUEPRINT, "sqlite").create_all)
+    await engine.dispose()
+    telemetry = MemoryTelemetry()
+    app = create_app(BLUEPRINT, settings=Settings(database_url=sqlite_url), telemetry=telemetry)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        created = (await client.post("/v1/notes", json={"title": "a"})).json()
+        await client.get(f"/v1/notes/{created['id']}")
+    await app.stop()
+    seen = {(labels["resource"], labels["operation"]) for _, _, labels in telemetry.observations}
+    assert {("notes", "insert"), ("notes", "fetch")} <= seen
+    assert all(name == "db_query_seconds" and s >= 0 for name, s, _ in telemetry.observations)
 
 
 def test_production_refuses_the_placeholder_secret() -> None:

@@ -32,6 +32,7 @@ from bastion.api.rest import ProblemMiddleware, RestConfig, http_exception_handl
 from bastion.app.extensions import load_reference
 from bastion.blueprint import Blueprint, load_blueprint
 from bastion.core import Hooks, RecordService
+from bastion.core.ports import Telemetry
 from bastion.settings import Settings
 
 __all__ = ["BastionApp", "app_from_environment", "create_app"]
@@ -118,6 +119,7 @@ def create_app(
     settings: Settings | None = None,
     hooks: Hooks | None = None,
     routes: Sequence[BaseRoute] = (),
+    telemetry: Telemetry | None = None,
 ) -> BastionApp:
     """Build the application for ``blueprint`` (a model or a YAML path).
 
@@ -128,6 +130,7 @@ def create_app(
         hooks: lifecycle hooks; defaults to those the blueprint's ``hooks`` key names.
         routes: extra Starlette routes served before the generated ones;
             the blueprint's ``routes`` key adds more.
+        telemetry: where query timings and counters go (none by default).
 
     Raises:
         BlueprintInvalid: the blueprint (or the Python code it names) is wrong.
@@ -151,8 +154,9 @@ def create_app(
             acquire_timeout=settings.db_acquire_timeout,
             busy_timeout=settings.sqlite_busy_timeout,
         ),
+        telemetry=telemetry,
     )
-    service = RecordService(blueprint=blueprint, store=store, hooks=hooks)
+    service = RecordService(blueprint=blueprint, store=store, hooks=hooks, telemetry=telemetry)
     rest = RestConfig(
         max_body_bytes=settings.max_body_bytes,
         list_limit_default=settings.list_limit_default,

@@ -11,7 +11,7 @@ string     VARCHAR(n) COLLATE "C"       VARCHAR(n) (SQLite compares bytes)
 decimal    NUMERIC(p, s)                BIGINT: the value times 10**scale
 datetime   TIMESTAMPTZ                  VARCHAR: ``YYYY-MM-DDTHH:MM:SS.ffffffZ``
 uuid / id  UUID                         VARCHAR(36), lower-case with dashes
-json       JSONB                        JSON (text)
+json       JSONB                        TEXT holding the JSON document
 ========== ============================ ===================================
 
 Fixed-width text for datetimes and scaled integers for decimals sort and
@@ -84,7 +84,9 @@ def column_type(field: AnyField, dialect: Dialect) -> sa.types.TypeEngine[Any]:
         case "uuid" | "belongs_to":
             return _id_type(dialect)
         case "json":
-            return postgresql.JSONB() if dialect == "postgresql" else sa.JSON()
+            # TEXT, not JSON: SQLite gives a column declared JSON numeric affinity,
+            # which would turn the document "0" into the integer 0.
+            return postgresql.JSONB() if dialect == "postgresql" else sa.Text()
     raise AssertionError(f"unhandled field type {field.type!r}")  # pragma: no cover
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -24,12 +25,13 @@ from bastion.adapters.sql.statements import ResourceStatements
 from bastion.adapters.sql.urls import parse_database_url
 from bastion.blueprint import BelongsTo, Blueprint
 from bastion.core.errors import BastionError
-from bastion.core.ports import AfterCommit, NullTelemetry, Row, Telemetry
+from bastion.core.ports import AfterCommit, Row, Telemetry
 from bastion.core.query import QuerySpec
 
 __all__ = ["SqlStore", "SqlUnitOfWork"]
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 class _Table:
@@ -45,17 +47,19 @@ class _Table:
 class SqlUnitOfWork:
     """A transaction on one connection; implements :class:`bastion.core.ports.UnitOfWork`."""
 
-    __slots__ = ("_callbacks", "_conn", "_index_fields", "_tables")
+    __slots__ = ("_callbacks", "_conn", "_index_fields", "_tables", "_telemetry")
 
     def __init__(
         self,
         conn: Connection,
         tables: dict[str, _Table],
         index_fields: dict[str, tuple[str, ...]],
+        telemetry: Telemetry | None = None,
     ) -> None:
         self._conn = conn
         self._tables = tables
         self._index_fields = index_fields
+        self._telemetry = telemetry
         self._callbacks: list[AfterCommit] = []
 
     def _translate(self, exc: Exception) -> BastionError | None:
@@ -69,7 +73,8 @@ class SqlUnitOfWork:
         statement = (
             table.statements.select_for_update if for_update else table.statements.select_by_id
         )
-        row = await self._run_one(statement.sql, [table.codec.encode_id(record_id)])
+        args = [table.codec.encode_id(record_id)]
+        row = await self._run("fetch", resource, self._conn.fetch_one, statement.sql, args)
         return None if row is None else table.codec.decode_row(row)
 
     async def fetch_page(self, resource: str, spec: QuerySpec) -> list[Row]:
@@ -83,20 +88,22 @@ class SqlUnitOfWork:
             args = statement.bind(
                 {"limit": spec.limit + 1, "after": table.codec.encode_id(spec.after)}
             )
-        rows = await self._run_all(statement.sql, args)
+        rows = await self._run("list", resource, self._conn.fetch_all, statement.sql, args)
         return [table.codec.decode_row(row) for row in rows]
 
     async def exists(self, resource: str, record_id: UUID) -> bool:
         """Whether the record exists."""
         table = self._tables[resource]
-        row = await self._run_one(table.statements.exists.sql, [table.codec.encode_id(record_id)])
-        return row is not None
+        args = [table.codec.encode_id(record_id)]
+        sql = table.statements.exists.sql
+        return await self._run("exists", resource, self._conn.fetch_one, sql, args) is not None
 
     async def referencing(self, resource: str, field: str, target_id: UUID) -> list[UUID]:
         """Ids of ``resource`` records whose ``field`` is ``target_id``."""
         table = self._tables[resource]
         statement = table.statements.referencing[field]
-        rows = await self._run_all(statement.sql, [table.codec.encode_id(target_id)])
+        args = [table.codec.encode_id(target_id)]
+        rows = await self._run("referencing", resource, self._conn.fetch_all, statement.sql, args)
         decode = table.codec.id_decode
         return [row[0] if decode is None else decode(row[0]) for row in rows]
 
@@ -105,7 +112,8 @@ class SqlUnitOfWork:
         table = self._tables[resource]
         encode = table.codec.encode
         statement = table.statements.insert
-        await self._run_write(statement.sql, [encode(name, row[name]) for name in statement.params])
+        args = [encode(name, row[name]) for name in statement.params]
+        await self._run("insert", resource, self._conn.execute, statement.sql, args)
 
     async def update(
         self, resource: str, record_id: UUID, changes: Row, *, expected_version: int
@@ -117,41 +125,42 @@ class SqlUnitOfWork:
         values = {name: encode(name, value) for name, value in changes.items()}
         values["id"] = table.codec.encode_id(record_id)
         values["expected_version"] = expected_version
-        return await self._run_write(statement.sql, statement.bind(values)) == 1
+        args = statement.bind(values)
+        return await self._run("update", resource, self._conn.execute, statement.sql, args) == 1
 
     async def delete(self, resource: str, record_id: UUID) -> bool:
         """Delete the record; ``False`` if it was not there."""
         table = self._tables[resource]
         args = [table.codec.encode_id(record_id)]
-        return await self._run_write(table.statements.delete.sql, args) == 1
+        sql = table.statements.delete.sql
+        return await self._run("delete", resource, self._conn.execute, sql, args) == 1
 
     def after_commit(self, callback: AfterCommit) -> None:
         """Run ``callback`` after a successful commit."""
         self._callbacks.append(callback)
 
-    async def _run_one(self, sql: str, args: list[Any]) -> Any:
+    async def _run(
+        self,
+        operation: str,
+        resource: str,
+        call: Callable[[str, list[Any]], Awaitable[_T]],
+        sql: str,
+        args: list[Any],
+    ) -> _T:
+        started = time.perf_counter() if self._telemetry is not None else 0.0
         try:
-            return await self._conn.fetch_one(sql, args)
+            return await call(sql, args)
         except Exception as exc:
             if (error := self._translate(exc)) is not None:
                 raise error from exc
             raise
-
-    async def _run_all(self, sql: str, args: list[Any]) -> list[Any]:
-        try:
-            return await self._conn.fetch_all(sql, args)
-        except Exception as exc:
-            if (error := self._translate(exc)) is not None:
-                raise error from exc
-            raise
-
-    async def _run_write(self, sql: str, args: list[Any]) -> int:
-        try:
-            return await self._conn.execute(sql, args)
-        except Exception as exc:
-            if (error := self._translate(exc)) is not None:
-                raise error from exc
-            raise
+        finally:
+            if self._telemetry is not None:
+                self._telemetry.observe(
+                    "db_query_seconds",
+                    time.perf_counter() - started,
+                    {"resource": resource, "operation": operation},
+                )
 
     async def run_after_commit(self) -> None:
         """Run the registered callbacks; one failing does not stop the others."""
@@ -176,7 +185,7 @@ class SqlStore:
         parsed = parse_database_url(url)
         config = pool or PoolConfig()
         self.dialect = parsed.dialect
-        self._telemetry = telemetry or NullTelemetry()
+        self._telemetry = telemetry
         self._driver: Driver = (
             PostgresDriver(parsed.driver_dsn, config)
             if parsed.dialect == "postgresql"
@@ -214,7 +223,7 @@ class SqlStore:
         """One transaction; after-commit callbacks run once it has committed."""
         try:
             async with self._driver.connection(write=not read_only) as conn:
-                uow = SqlUnitOfWork(conn, self._tables, self._index_fields)
+                uow = SqlUnitOfWork(conn, self._tables, self._index_fields, self._telemetry)
                 yield uow
         except BastionError:
             raise

@@ -1,6 +1,14 @@
 """Ports: the small interfaces core needs, implemented by adapters."""
 
 from bastion.core.ports.store import AfterCommit, Row, Store, UnitOfWork
-from bastion.core.ports.telemetry import NullTelemetry, Telemetry
+from bastion.core.ports.telemetry import MemoryTelemetry, NullTelemetry, Telemetry
 
-__all__ = ["AfterCommit", "NullTelemetry", "Row", "Store", "Telemetry", "UnitOfWork"]
+__all__ = [
+    "AfterCommit",
+    "MemoryTelemetry",
+    "NullTelemetry",
+    "Row",
+    "Store",
+    "Telemetry",
+    "UnitOfWork",
+]

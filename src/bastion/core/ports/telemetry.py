@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
-__all__ = ["NullTelemetry", "Telemetry"]
+__all__ = ["MemoryTelemetry", "NullTelemetry", "Telemetry"]
 
 Labels = Mapping[str, str]
 
@@ -40,4 +40,32 @@ class NullTelemetry:
     @contextmanager
     def span(self, name: str, attributes: Labels | None = None) -> Iterator[None]:
         """A span that records nothing."""
+        yield
+
+
+class MemoryTelemetry:
+    """Keeps counters and observations in memory (embedded default for inspection and tests)."""
+
+    def __init__(self) -> None:
+        self.counters: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+        self.observations: list[tuple[str, float, dict[str, str]]] = []
+        self.spans: list[tuple[str, dict[str, str]]] = []
+
+    @staticmethod
+    def _key(name: str, labels: Labels | None) -> tuple[str, tuple[tuple[str, str], ...]]:
+        return name, tuple(sorted((labels or {}).items()))
+
+    def count(self, name: str, value: float = 1.0, labels: Labels | None = None) -> None:
+        """Add ``value`` to the counter."""
+        key = self._key(name, labels)
+        self.counters[key] = self.counters.get(key, 0.0) + value
+
+    def observe(self, name: str, seconds: float, labels: Labels | None = None) -> None:
+        """Remember one duration."""
+        self.observations.append((name, seconds, dict(labels or {})))
+
+    @contextmanager
+    def span(self, name: str, attributes: Labels | None = None) -> Iterator[None]:
+        """Remember that a span was opened."""
+        self.spans.append((name, dict(attributes or {})))
         yield
