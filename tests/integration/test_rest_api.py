@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -514,3 +515,24 @@ async def test_a_hook_that_fails_unexpectedly_is_a_500_that_reveals_nothing_and_
     assert response.headers["x-request-id"] in problem["detail"]
     assert (await api.get(f"/v1/reviews/{review['id']}")).status_code == 200
     assert any("hunter2" in (r.exc_text or "") for r in caplog.records)
+
+
+# Concurrency -------------------------------------------------------------------
+
+
+async def test_concurrent_patches_never_lose_an_update(api: httpx.AsyncClient) -> None:
+    customer = await _customer(api)
+    url = f"/v1/customers/{customer['id']}"
+
+    async def patch(i: int, if_match: bool) -> int:
+        headers = {"If-Match": '"1"'} if if_match else {}
+        response = await api.patch(url, json={"name": f"N{i}"}, headers=headers)
+        return response.status_code
+
+    statuses = await asyncio.gather(*(patch(i, if_match=i % 2 == 0) for i in range(50)))
+    successes = statuses.count(200)
+    assert set(statuses) <= {200, 412}
+    # Without If-Match all 25 succeed; with If-Match "1" at most one can.
+    assert 25 <= successes <= 26
+    final = (await api.get(url)).json()
+    assert final["version"] == 1 + successes
