@@ -78,7 +78,9 @@ QUERY_PARAMETERS: tuple[str, ...] = (
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, use_attribute_docstrings=True
+    )
 
 
 class _FieldBase(_Spec):

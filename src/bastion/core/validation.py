@@ -160,7 +160,11 @@ def _model(name: str, fields: dict[str, AnyField], *, all_optional: bool) -> typ
             default = field.default if field.has_default and not all_optional else None
             definitions[field_name] = (annotation | None, Field(default, validate_default=True))
     model: type[BaseModel] = create_model(
-        name, __config__=ConfigDict(extra="forbid", frozen=False), **definitions
+        name,
+        # Python regexes, as the blueprint validator compiles them (the default engine
+        # lacks look-arounds).
+        __config__=ConfigDict(extra="forbid", regex_engine="python-re"),
+        **definitions,
     )
     return model
 

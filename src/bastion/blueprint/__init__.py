@@ -1,0 +1,73 @@
+"""The blueprint: a declarative description of a domain, and how to read and check it.
+
+A blueprint is written in YAML (``bastion.yaml``) or built in Python with the
+same models; either way it is checked before anything is served::
+
+    from bastion.blueprint import load_blueprint
+
+    blueprint = load_blueprint("bastion.yaml")  # raises BlueprintInvalid, listing every problem
+
+This package is pure: it imports nothing else of Bastion.
+"""
+
+from bastion.blueprint.errors import BlueprintInvalid, BlueprintProblem
+from bastion.blueprint.jsonschema import blueprint_json_schema
+from bastion.blueprint.loader import load_blueprint, parse_blueprint
+from bastion.blueprint.model import (
+    FIELD_TYPES,
+    QUERY_PARAMETERS,
+    SYSTEM_FIELDS,
+    AnyField,
+    BelongsTo,
+    Blueprint,
+    BooleanField,
+    DateField,
+    DateTimeField,
+    DecimalField,
+    EmailField,
+    EnumField,
+    FloatField,
+    HasMany,
+    Index,
+    IntegerField,
+    JsonField,
+    OnDelete,
+    Resource,
+    StringField,
+    TextField,
+    UrlField,
+    UuidField,
+)
+from bastion.blueprint.validate import validate_blueprint
+
+__all__ = [
+    "FIELD_TYPES",
+    "QUERY_PARAMETERS",
+    "SYSTEM_FIELDS",
+    "AnyField",
+    "BelongsTo",
+    "Blueprint",
+    "BlueprintInvalid",
+    "BlueprintProblem",
+    "BooleanField",
+    "DateField",
+    "DateTimeField",
+    "DecimalField",
+    "EmailField",
+    "EnumField",
+    "FloatField",
+    "HasMany",
+    "Index",
+    "IntegerField",
+    "JsonField",
+    "OnDelete",
+    "Resource",
+    "StringField",
+    "TextField",
+    "UrlField",
+    "UuidField",
+    "blueprint_json_schema",
+    "load_blueprint",
+    "parse_blueprint",
+    "validate_blueprint",
+]
