@@ -53,7 +53,7 @@ def read_blueprint(path: Path | None, settings: Settings) -> tuple[Blueprint, Pa
     try:
         return load_blueprint(path), path
     except BlueprintInvalid as exc:
-        err_console.print(f"[bold red]{exc}[/]", highlight=False, soft_wrap=True, markup=False)
+        err_console.print(str(exc), style="red", highlight=False, soft_wrap=True, markup=False)
         raise typer.Exit(2) from exc
 
 
