@@ -37,14 +37,15 @@ class Compiled:
 
 def _dialect(dialect: Dialect) -> sa.engine.Dialect:
     if dialect == "postgresql":
-        return PGDialect_asyncpg()
+        return PGDialect_asyncpg()  # type: ignore[no-untyped-call]
     return SQLiteDialect_aiosqlite()
 
 
 def compile_statement(statement: sa.ClauseElement, dialect: Dialect) -> Compiled:
     """Compile ``statement`` for ``dialect`` into text plus parameter order."""
     compiled = statement.compile(dialect=_dialect(dialect))
-    order = tuple(compiled.positiontup or ())
+    # SQLCompiler.positiontup: the bind names in positional order (SQLAlchemy 2.0).
+    order = tuple(getattr(compiled, "positiontup", None) or ())
     constants = {name: value for name, value in compiled.params.items() if value is not None}
     return Compiled(sql=str(compiled), params=order, constants=constants)
 

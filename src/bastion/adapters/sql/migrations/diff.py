@@ -1,0 +1,187 @@
+"""The difference between the live database and the blueprint, as Alembic operations.
+
+Three rules on top of Alembic's autogenerate make the result safe to replay
+on every other copy of the database (staging, production, a colleague's
+laptop):
+
+- Only objects the blueprint changed are touched. An object with the same
+  definition in the last revision's snapshot and in the blueprint was changed
+  by hand if the live database differs; that is *drift*, reported, never
+  folded into the revision (where it would fail on databases without it).
+- A field declared with ``renamed_from`` turns the pair "drop old column, add
+  new column" into a column rename, so the data stays.
+- Only Bastion's tables are compared (see :func:`autogenerate_options`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from alembic.autogenerate import produce_migrations
+from alembic.migration import MigrationContext
+from alembic.operations import ops
+
+from bastion.adapters.sql.migrations.compare import (
+    autogenerate_options,
+    default_literal,
+    type_shape,
+)
+from bastion.adapters.sql.migrations.drift import describe_drift
+from bastion.adapters.sql.migrations.ordering import canonical_order
+from bastion.adapters.sql.migrations.signatures import (
+    ObjectKey,
+    operation_key,
+    schema_signatures,
+    sql_dialect,
+)
+from bastion.adapters.sql.migrations.snapshot import Rename
+from bastion.adapters.sql.schema import Dialect
+
+__all__ = ["SchemaDiff", "compare_schema"]
+
+_ColumnOp = TypeVar("_ColumnOp", ops.AddColumnOp, ops.DropColumnOp)
+
+
+@dataclass(frozen=True)
+class SchemaDiff:
+    """What a new revision must do, and how the database drifted from the last one."""
+
+    upgrade: ops.UpgradeOps
+    """Operations from the live database to the blueprint."""
+    downgrade: ops.DowngradeOps
+    """Operations undoing ``upgrade``."""
+    drift: list[str]
+    """Differences between the live database and the last revision, described."""
+
+
+def compare_schema(
+    connection: sa.Connection,
+    *,
+    wanted: sa.MetaData,
+    recorded: sa.MetaData,
+    tables: set[str],
+    dialect: Dialect,
+    renames: list[Rename],
+) -> SchemaDiff:
+    """Compare the database behind ``connection`` with ``wanted``.
+
+    Args:
+        connection: A connection to the live database (run through ``run_sync``).
+        wanted: The metadata of the blueprint.
+        recorded: The metadata of the last revision's snapshot (empty before the first).
+        tables: The tables Bastion owns: blueprint resources and every table a
+            revision created. Nothing else is looked at.
+        dialect: The database's dialect.
+        renames: The blueprint's ``renamed_from`` declarations.
+    """
+    drift = _autogenerate(connection, recorded, tables, dialect)
+    upgrade = canonical_order(
+        _blueprint_changes(
+            _autogenerate(connection, wanted, tables, dialect),
+            schema_signatures(recorded, dialect),
+            schema_signatures(wanted, dialect),
+        )
+    )
+    downgrade = upgrade.reverse()
+    comments = sql_dialect(dialect).supports_comments
+    _fold_renames(upgrade, renames, forward=True, comments=comments)
+    _fold_renames(downgrade, renames, forward=False, comments=comments)
+    return SchemaDiff(
+        upgrade=upgrade,
+        downgrade=downgrade,
+        drift=describe_drift(canonical_order(drift), dialect),
+    )
+
+
+def _autogenerate(
+    connection: sa.Connection, metadata: sa.MetaData, tables: set[str], dialect: Dialect
+) -> ops.UpgradeOps:
+    options = autogenerate_options(metadata=metadata, tables=tables, dialect=dialect)
+    context = MigrationContext.configure(connection=connection, opts=options)
+    upgrade = produce_migrations(context, metadata).upgrade_ops
+    assert upgrade is not None  # produce_migrations always fills it
+    return upgrade
+
+
+def _blueprint_changes(
+    upgrade: ops.UpgradeOps, recorded: dict[ObjectKey, str], wanted: dict[ObjectKey, str]
+) -> ops.UpgradeOps:
+    def asked_for(operation: ops.MigrateOperation, table: str) -> bool:
+        key = operation_key(operation, table)
+        return key is None or recorded.get(key) != wanted.get(key)
+
+    kept: list[ops.MigrateOperation] = []
+    for operation in upgrade.ops:
+        if isinstance(operation, ops.ModifyTableOps):
+            inner = [o for o in operation.ops if asked_for(o, operation.table_name)]
+            if inner:
+                kept.append(ops.ModifyTableOps(operation.table_name, inner))
+        elif asked_for(operation, str(getattr(operation, "table_name", ""))):
+            kept.append(operation)
+    return ops.UpgradeOps(ops=kept)
+
+
+def _fold_renames(
+    container: ops.OpContainer, renames: list[Rename], *, forward: bool, comments: bool
+) -> None:
+    folded: list[ops.MigrateOperation] = []
+    for operation in container.ops:
+        if not isinstance(operation, ops.ModifyTableOps):
+            folded.append(operation)
+            continue
+        renamed: list[ops.MigrateOperation] = []
+        for table, old, new in renames:
+            if table != operation.table_name:
+                continue
+            source, target = (old, new) if forward else (new, old)
+            dropped = _find(operation, ops.DropColumnOp, source)
+            added = _find(operation, ops.AddColumnOp, target)
+            if dropped is None or added is None:
+                continue
+            operation.ops.remove(dropped)
+            operation.ops.remove(added)
+            renamed.append(_rename(table, dropped.to_column(), added.column, comments=comments))
+        # Renames go in a batch of their own, before the table's other changes: SQLite's
+        # batch mode cannot build an index on a column renamed in the same batch.
+        if renamed:
+            folded.append(ops.ModifyTableOps(operation.table_name, renamed))
+        if operation.ops:
+            folded.append(operation)
+    container.ops = folded
+
+
+def _find(batch: ops.ModifyTableOps, kind: type[_ColumnOp], column: str) -> _ColumnOp | None:
+    for operation in batch.ops:
+        if isinstance(operation, kind):
+            if isinstance(operation, ops.AddColumnOp):
+                name = operation.column.name
+            else:
+                name = operation.column_name
+            if name == column:
+                return operation
+    return None
+
+
+def _rename(
+    table: str, source: sa.Column[Any], target: sa.Column[Any], *, comments: bool
+) -> ops.AlterColumnOp:
+    rename = ops.AlterColumnOp(
+        table,
+        source.name,
+        modify_name=target.name,
+        existing_type=source.type,
+        existing_nullable=source.nullable,
+        existing_server_default=source.server_default,
+        existing_comment=source.comment,
+    )
+    if type_shape(source.type) != type_shape(target.type):
+        rename.modify_type = target.type
+    if source.nullable != target.nullable:
+        rename.modify_nullable = target.nullable
+    if default_literal(source.server_default) != default_literal(target.server_default):
+        rename.modify_server_default = target.server_default
+    if comments and source.comment != target.comment:
+        rename.modify_comment = target.comment
+    return rename

@@ -1,0 +1,141 @@
+"""Planning: the revision that brings a database to the blueprint, checked before it is written.
+
+Example::
+
+    plan = await plan_migration(blueprint=blueprint, database_url=url,
+                                migrations_dir=Path("migrations"))
+    print(plan.operations, plan.destructive, plan.drift)
+    print(plan.sql)                      # read it, commit plan.path, then apply
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.operations import ops
+
+from bastion.adapters.sql.migrations.diff import compare_schema
+from bastion.adapters.sql.migrations.engine import migration_engine
+from bastion.adapters.sql.migrations.errors import (
+    DestructiveChange,
+    MigrationsPending,
+    RequiredFieldWithoutDefault,
+)
+from bastion.adapters.sql.migrations.history import database_revision, load_history
+from bastion.adapters.sql.migrations.operations import Change, describe_changes, table_operations
+from bastion.adapters.sql.migrations.preview import preview_sql
+from bastion.adapters.sql.migrations.reports import MigrationPlan
+from bastion.adapters.sql.migrations.rescale import decimal_rescales
+from bastion.adapters.sql.migrations.revisions import render_revision, write_revision
+from bastion.adapters.sql.migrations.snapshot import renames_of, snapshot_of
+from bastion.adapters.sql.schema import build_metadata
+from bastion.adapters.sql.urls import parse_database_url
+from bastion.blueprint import Blueprint
+
+__all__ = ["plan_migration"]
+
+
+async def plan_migration(
+    *,
+    blueprint: Blueprint,
+    database_url: str,
+    migrations_dir: Path,
+    message: str | None = None,
+    allow_destructive: bool = False,
+    write: bool = True,
+) -> MigrationPlan:
+    """Plan the revision that brings the database at ``database_url`` to ``blueprint``.
+
+    Args:
+        blueprint: The blueprint wanted.
+        database_url: The database compared against; it must have applied every revision.
+        migrations_dir: The project's migrations folder (``versions/`` is created inside).
+        message: One line for the revision; by default a summary of its operations.
+        allow_destructive: Plan drops, type narrowing and NOT NULL changes too.
+        write: Write the revision file (``False`` only reports what it would hold).
+
+    Raises:
+        MigrationsPending: the database has not applied every revision yet.
+        DestructiveChange: the change can lose data and ``allow_destructive`` is false.
+        RequiredFieldWithoutDefault: a required field without default is added to a table.
+    """
+    url = parse_database_url(database_url)
+    history = load_history(migrations_dir)
+    recorded_blueprint, renames = history.schema(), renames_of(blueprint)
+    recorded = build_metadata(recorded_blueprint, url.dialect)
+    wanted = build_metadata(blueprint, url.dialect)
+    engine = migration_engine(url)
+    try:
+        async with engine.connect() as connection:
+            pending = history.after(await connection.run_sync(database_revision))
+            if pending:
+                raise MigrationsPending([revision.id for revision in pending])
+            diff = await connection.run_sync(
+                lambda sync: compare_schema(
+                    sync,
+                    wanted=wanted,
+                    recorded=recorded,
+                    tables=history.tables() | set(blueprint.resources),
+                    dialect=url.dialect,
+                    renames=renames,
+                )
+            )
+        rescales = decimal_rescales(
+            recorded=recorded_blueprint, wanted=blueprint, renames=renames, dialect=url.dialect
+        )
+        changes = describe_changes(diff.upgrade, url.dialect) + [r.change for r in rescales]
+        diff.upgrade.ops.extend(rescale.upgrade() for rescale in rescales)
+        diff.downgrade.ops[:0] = [rescale.downgrade() for rescale in rescales]
+        if not changes:
+            return MigrationPlan(
+                revision=None, path=None, operations=[], destructive=[], sql="", drift=diff.drift
+            )
+        _refuse_unsafe(changes, allow_destructive=allow_destructive)
+        revision = render_revision(
+            history=history,
+            upgrade=diff.upgrade,
+            downgrade=diff.downgrade,
+            dialect=url.dialect,
+            message=message or _summary(diff.upgrade),
+            snapshot=snapshot_of(blueprint),
+        )
+        sql = await preview_sql(
+            source=revision.source, path=revision.path, dialect=url.dialect, engine=engine
+        )
+    finally:
+        await engine.dispose()
+    if write:
+        write_revision(revision)
+    return MigrationPlan(
+        revision=revision.id,
+        path=revision.path if write else None,
+        operations=[change.description for change in changes],
+        destructive=[change.description for change in changes if change.loses_data],
+        sql=sql,
+        drift=diff.drift,
+    )
+
+
+def _refuse_unsafe(changes: list[Change], *, allow_destructive: bool) -> None:
+    unsatisfiable = [change.unsatisfiable for change in changes if change.unsatisfiable]
+    if unsatisfiable:
+        raise RequiredFieldWithoutDefault(unsatisfiable)
+    losing = [(change.description, change.loses_data) for change in changes if change.loses_data]
+    if losing and not allow_destructive:
+        raise DestructiveChange(losing)
+
+
+def _summary(upgrade: ops.UpgradeOps) -> str:
+    """``create tags; alter orders``: the tables touched, by what happens to them."""
+    verbs: dict[str, str] = {}
+    for table, operation in table_operations(upgrade):
+        if isinstance(operation, ops.CreateTableOp):
+            verbs[table] = "create"
+        elif isinstance(operation, ops.DropTableOp):
+            verbs[table] = "drop"
+        else:
+            verbs.setdefault(table, "alter")
+    grouped: dict[str, list[str]] = {}
+    for table, verb in verbs.items():
+        grouped.setdefault(verb, []).append(table)
+    return "; ".join(f"{verb} {', '.join(tables)}" for verb, tables in grouped.items())
