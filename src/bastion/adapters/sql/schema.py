@@ -90,14 +90,33 @@ def column_type(field: AnyField, dialect: Dialect) -> sa.types.TypeEngine[Any]:
     raise AssertionError(f"unhandled field type {field.type!r}")  # pragma: no cover
 
 
-def server_default(field: AnyField, dialect: Dialect) -> sa.TextClause | None:
+def server_default(field: AnyField, dialect: Dialect) -> str | None:
     """A literal the database fills existing rows with when the column is added.
 
     Only simple defaults become server defaults; the application applies every
-    default itself on create, so this matters for migrations only.
+    default itself on create, so this matters for migrations only. The value is
+    a plain string (SQLAlchemy quotes it, and both databases cast the quoted
+    literal to the column's type): Alembic can then add the column to a SQLite
+    table in place instead of copying the whole table.
     """
     if not field.has_default or isinstance(field, BelongsTo):
         return None
+    value = field.default
+    match field.type:
+        case "string" | "text" | "email" | "url" | "enum" | "date" | "uuid":
+            return str(value)
+        case "integer" | "float":
+            return str(value)
+        case "boolean":
+            if dialect == "postgresql":
+                return "true" if value else "false"
+            return "1" if value else "0"
+        case "decimal":
+            assert isinstance(field, DecimalField)
+            if dialect == "postgresql":
+                return str(Decimal(str(value)))
+            return str(int(Decimal(str(value)).scaleb(field.scale or 0)))
+    return None
     value = field.default
     match field.type:
         case "string" | "text" | "email" | "url" | "enum" | "date" | "uuid":
