@@ -119,10 +119,6 @@ async def test_host_404s_stay_the_hosts_own(client: httpx.AsyncClient) -> None:
     assert response.json() == {"detail": "Not Found"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: Location is built from the /v1 prefix alone and ignores the mount path",
-)
 async def test_location_of_a_record_created_through_the_mount_includes_the_mount_path(
     client: httpx.AsyncClient,
 ) -> None:

@@ -9,12 +9,14 @@ functions; the blueprint names the module (``hooks: hooks.py``)::
 
     @hooks.before_create("orders")
     async def number_the_order(event: HookEvent) -> None:
-        event.record["number"] = f"ORD-{event.record['id'].hex[:8]}"
+        # The id's last hex digits are random (its first ones are a timestamp).
+        event.record["number"] = f"ORD-{event.record['id'].hex[-8:]}"
 
 Before-hooks may change ``event.record`` (the change about to be written) or
-raise :class:`~bastion.core.errors.Rejected`; after-hooks see the stored
-record. Both run in the same transaction as the change, so anything they
-write through ``event.records`` commits or rolls back with it.
+raise :class:`~bastion.core.errors.Rejected`; after-hooks see a copy of the
+stored record (changing it stores nothing: write through ``event.records``).
+Both run in the same transaction as the change, so anything they write
+through ``event.records`` commits or rolls back with it.
 """
 
 from __future__ import annotations

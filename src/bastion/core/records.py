@@ -203,20 +203,24 @@ class TransactionRecords:
         self._uow = uow
         self._ctx = ctx
 
-    async def get(self, resource: str, record_id: UUID) -> Row | None:
-        """The stored record (write-only fields included), or ``None``."""
+    async def get(self, resource: str, record_id: UUID, *, for_update: bool = False) -> Row | None:
+        """The stored record (write-only fields included), or ``None``.
+
+        With ``for_update`` the record stays locked until the transaction
+        ends, so a read-modify-write in a hook cannot lose a concurrent update.
+        """
         self._service.validator(resource)
-        return await self._uow.fetch(resource, record_id)
+        return await self._uow.fetch(resource, record_id, for_update=for_update)
 
     async def create(self, resource: str, values: dict[str, Any]) -> Row:
-        """Create a record from JSON-like values, validated like an API body."""
-        validated = self._service.validator(resource).validate_input(values)
+        """Create a record from JSON-like values (read-only fields may be set)."""
+        validated = self._service.validator(resource).validate_input(values, trusted=True)
         return await self.insert_values(resource, validated)
 
     async def update(self, resource: str, record_id: UUID, patch: dict[str, Any]) -> Row:
-        """Apply a merge patch to a record."""
+        """Apply a merge patch to a record (read-only fields may be set)."""
         current = await _current(self._uow, resource, record_id, None)
-        values = self._service.validator(resource).merge_patch(current, patch)
+        values = self._service.validator(resource).merge_patch(current, patch, trusted=True)
         return await self.write_update(resource, current, values)
 
     async def delete(self, resource: str, record_id: UUID) -> None:
@@ -236,13 +240,16 @@ class TransactionRecords:
         hooks = self._service.hooks
         if not hooks.has(moment, resource):
             return record
+        if not moment.startswith("before") or moment == "before_delete":
+            # What is stored is final: after-hooks (and delete hooks) get a copy,
+            # so the response can never differ from what a later read returns.
+            await hooks.run(HookEvent(resource, moment, dict(record), previous, self._ctx, self))
+            return record
         event = HookEvent(resource, moment, record, previous, self._ctx, self)
         await hooks.run(event)
-        if moment.startswith("before") and moment != "before_delete":
-            validator = self._service.validators[resource]
-            system = {k: record[k] for k in ("id", "created_at", "updated_at", "version")}
-            return {**system, **validator.validate_stored(event.record)}
-        return event.record
+        validator = self._service.validators[resource]
+        system = {k: record[k] for k in ("id", "created_at", "updated_at", "version")}
+        return {**system, **validator.validate_stored(event.record)}
 
     async def _check_references(self, resource: str, row: Row, changed: set[str] | None) -> None:
         fields = self._service.blueprint.resources[resource].fields

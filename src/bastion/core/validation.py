@@ -8,6 +8,7 @@ with a JSON pointer, so clients can show it next to the right input.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -37,6 +38,7 @@ from bastion.core.errors import FieldError, InvalidInput
 __all__ = ["ResourceValidator", "field_errors"]
 
 _INT64 = 2**63 - 1
+_DECIMAL_REPR = re.compile(r"Decimal\('([^']*)'\)")
 _URL = TypeAdapter(AnyHttpUrl)
 
 
@@ -142,9 +144,7 @@ def field_errors(exc: ValidationError) -> tuple[FieldError, ...]:
     errors = []
     for error in exc.errors(include_url=False):
         pointer = "/" + "/".join(str(part) for part in error["loc"])
-        message = error["msg"]
-        if message.startswith("Value error, "):
-            message = message.removeprefix("Value error, ")
+        message = _DECIMAL_REPR.sub(r"\1", error["msg"]).removeprefix("Value error, ")
         errors.append(FieldError(pointer=pointer, detail=message))
     return tuple(errors)
 
@@ -169,16 +169,30 @@ def _model(name: str, fields: dict[str, AnyField], *, all_optional: bool) -> typ
     return model
 
 
+class _InputRules:
+    """The fields one kind of caller may write, and the model that checks them."""
+
+    def __init__(self, name: str, fields: dict[str, AnyField]) -> None:
+        self.fields = fields
+        self.model = _model(name, fields, all_optional=False)
+
+
 class ResourceValidator:
-    """Validates bodies for one resource and shapes records for clients."""
+    """Validates bodies for one resource and shapes records for clients.
+
+    Clients may write every field but read-only ones; trusted code (hooks,
+    through ``event.records``) may write read-only fields too. Nobody writes
+    system fields.
+    """
 
     def __init__(self, name: str, resource: Resource) -> None:
         self.name = name
         self.resource = resource
-        self.writable = {f: spec for f, spec in resource.fields.items() if not spec.read_only}
         self.hidden = frozenset(f for f, spec in resource.fields.items() if spec.write_only)
         self.read_only = frozenset(f for f, spec in resource.fields.items() if spec.read_only)
-        self._input = _model(f"{name}_input", self.writable, all_optional=False)
+        writable = {f: spec for f, spec in resource.fields.items() if not spec.read_only}
+        self._client = _InputRules(f"{name}_input", writable)
+        self._trusted = _InputRules(f"{name}_trusted_input", dict(resource.fields))
         self._stored = _model(f"{name}_stored", dict(resource.fields), all_optional=True)
         read_only_fields = {f: spec for f, spec in resource.fields.items() if spec.read_only}
         self.read_only_defaults: dict[str, Any] = dict(
@@ -186,7 +200,15 @@ class ResourceValidator:
         )
         """Values of read-only fields on create, before hooks set them."""
 
-    def _split_keys(self, body: Any) -> tuple[dict[str, Any], list[FieldError]]:
+    @property
+    def writable(self) -> dict[str, AnyField]:
+        """The fields clients may write."""
+        return self._client.fields
+
+    def _rules(self, trusted: bool) -> _InputRules:
+        return self._trusted if trusted else self._client
+
+    def _split_keys(self, body: Any, rules: _InputRules) -> tuple[dict[str, Any], list[FieldError]]:
         """The known writable members of ``body`` and an error for each other member."""
         if not isinstance(body, dict):
             raise InvalidInput(
@@ -195,22 +217,22 @@ class ResourceValidator:
             )
         errors = []
         for key in body:
-            if key in self.read_only or key in SYSTEM_FIELDS:
+            if key in SYSTEM_FIELDS or (key in self.read_only and key not in rules.fields):
                 errors.append(FieldError(f"/{key}", "is read-only"))
-            elif key not in self.writable:
-                known = ", ".join(sorted(self.writable)) or "none"
+            elif key not in rules.fields:
+                known = ", ".join(sorted(rules.fields)) or "none"
                 errors.append(
                     FieldError(f"/{key}", f"is not a field of {self.name} (fields: {known})")
                 )
         if not errors:
             return body, errors
-        return {k: v for k, v in body.items() if k in self.writable}, errors
+        return {k: v for k, v in body.items() if k in rules.fields}, errors
 
     def _validate(
-        self, values: dict[str, Any], key_errors: list[FieldError], what: str
+        self, rules: _InputRules, values: dict[str, Any], key_errors: list[FieldError], what: str
     ) -> BaseModel:
         try:
-            model = self._input.model_validate(values)
+            model = rules.model.model_validate(values)
         except ValidationError as exc:
             raise InvalidInput(
                 f"the {what} does not fit {self.name}",
@@ -220,14 +242,15 @@ class ResourceValidator:
             raise InvalidInput(f"the {what} does not fit {self.name}", errors=tuple(key_errors))
         return model
 
-    def validate_input(self, body: Any) -> dict[str, Any]:
+    def validate_input(self, body: Any, *, trusted: bool = False) -> dict[str, Any]:
         """A complete set of writable field values from a create or replace body.
 
         Raises:
             InvalidInput: listing every invalid, unknown or read-only field.
         """
-        known, key_errors = self._split_keys(body)
-        return dict(self._validate(known, key_errors, "body"))
+        rules = self._rules(trusted)
+        known, key_errors = self._split_keys(body, rules)
+        return dict(self._validate(rules, known, key_errors, "body"))
 
     def validate_stored(self, record: dict[str, Any]) -> dict[str, Any]:
         """Check a record a hook changed; raises ``InvalidInput`` if it broke the rules."""
@@ -240,41 +263,46 @@ class ResourceValidator:
             ) from exc
         return dict(model)
 
-    def merge_patch(self, current: dict[str, Any], patch: Any) -> dict[str, Any]:
+    def merge_patch(
+        self, current: dict[str, Any], patch: Any, *, trusted: bool = False
+    ) -> dict[str, Any]:
         """Apply a JSON merge patch (RFC 7396) to a record's writable fields and validate.
 
-        Only the fields the patch names are validated against their input
-        rules; the others keep their stored values.
+        The result is validated as a whole record, so a patch cannot leave a
+        required field empty; only the fields the patch names are returned.
         """
-        known, key_errors = self._split_keys(patch)
+        rules = self._rules(trusted)
+        known, key_errors = self._split_keys(patch, rules)
         body: dict[str, Any] = {}
         for name, value in known.items():
-            if self.writable[name].type == "json":
+            if rules.fields[name].type == "json":
                 value = json_merge_patch(current.get(name), value)
             body[name] = value
-        model = self._validate({**self._current_input(current), **body}, key_errors, "patch")
+        merged = {**_as_input(current, rules.fields), **body}
+        model = self._validate(rules, merged, key_errors, "patch")
         return {name: getattr(model, name) for name in known}
-
-    def _current_input(self, current: dict[str, Any]) -> dict[str, Any]:
-        # Stored values are already valid; revalidating them through the input
-        # model needs their JSON form for the string-only types.
-        values: dict[str, Any] = {}
-        for name, spec in self.writable.items():
-            value = current.get(name)
-            if value is None:
-                continue
-            if spec.type == "datetime" or spec.type in ("date",):
-                value = value.isoformat()
-            elif spec.type in ("uuid", "belongs_to"):
-                value = str(value)
-            values[name] = value
-        return values
 
     def public(self, record: dict[str, Any]) -> dict[str, Any]:
         """The record as clients see it: write-only fields removed."""
         if not self.hidden:
             return record
         return {key: value for key, value in record.items() if key not in self.hidden}
+
+
+def _as_input(current: dict[str, Any], fields: dict[str, AnyField]) -> dict[str, Any]:
+    # Stored values are already valid; revalidating them through an input
+    # model needs their JSON form for the string-only types.
+    values: dict[str, Any] = {}
+    for name, spec in fields.items():
+        value = current.get(name)
+        if value is None:
+            continue
+        if spec.type in ("datetime", "date"):
+            value = value.isoformat()
+        elif spec.type in ("uuid", "belongs_to"):
+            value = str(value)
+        values[name] = value
+    return values
 
 
 def json_merge_patch(target: Any, patch: Any) -> Any:

@@ -74,7 +74,10 @@ def _parse_if_match(request: Request) -> ExpectedVersion:
 
 def _context(request: Request) -> RequestContext:
     context: RequestContext | None = getattr(request.state, "context", None)
-    return context if context is not None else RequestContext()
+    if context is not None:
+        return context
+    # The identity layer will set a full context; until then the caller is anonymous.
+    return RequestContext(request_id=getattr(request.state, "request_id", None))
 
 
 def _limit(raw: str | None, config: RestConfig) -> int:
@@ -103,8 +106,10 @@ def resource_routes(service: RecordService, config: RestConfig) -> list[Route]:
         service.validator(name)
         return name
 
-    def location(resource: str, row: dict[str, Any]) -> str:
-        return f"{config.prefix}/{resource}/{row['id']}"
+    def location(request: Request, resource: str, row: dict[str, Any]) -> str:
+        # root_path is where a host application mounted Bastion ("" when standalone).
+        root = request.scope.get("root_path", "")
+        return f"{root}{config.prefix}/{resource}/{row['id']}"
 
     async def list_records(request: Request) -> Response:
         resource = resource_name(request)
@@ -129,7 +134,7 @@ def resource_routes(service: RecordService, config: RestConfig) -> list[Route]:
         resource = resource_name(request)
         body = await read_json_body(request, max_bytes=config.max_body_bytes)
         row = await service.create(resource, body, ctx=_context(request))
-        headers = {"Location": location(resource, row), "ETag": _etag(row["version"])}
+        headers = {"Location": location(request, resource, row), "ETag": _etag(row["version"])}
         return _json(row, 201, headers)
 
     async def get_record(request: Request) -> Response:
@@ -195,7 +200,7 @@ async def _dispatch(
 ) -> Response:
     handler = handlers.get(request.method)
     if handler is None:
-        allowed = ", ".join(m for m in handlers if m != "HEAD")
+        allowed = ", ".join(handlers)
         raise Problem(
             405,
             "method_not_allowed",
