@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from bastion.adapters.sql.schema import build_metadata
 from bastion.adapters.sql.urls import parse_database_url
@@ -131,3 +133,24 @@ def test_settings_are_read_from_bastion_environment_variables(
     assert settings.database_url == "postgresql://app@db/app"
     assert settings.db_pool_max == 25
     assert settings.effective_migrate_url == "postgresql://app@db/app"
+
+
+async def test_an_unreachable_database_is_a_503_problem_that_names_no_host() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    settings = Settings(
+        database_url=f"postgresql://secret_user@127.0.0.1:{closed_port}/app",
+        db_connect_timeout=1,
+    )
+    app = create_app(BLUEPRINT, settings=settings)
+    host = Starlette(routes=[Mount("/backend", app=app)])
+    transport = httpx.ASGITransport(app=host)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/backend/v1/notes")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "store_unavailable"
+    assert response.headers["retry-after"] == "1"
+    assert str(closed_port) not in response.text
+    assert "secret_user" not in response.text

@@ -15,6 +15,7 @@ lifespan does not reach it)::
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,14 +29,23 @@ from starlette.types import Receive, Scope, Send
 
 from bastion.adapters.sql.drivers import PoolConfig
 from bastion.adapters.sql.store import SqlStore
-from bastion.api.rest import ProblemMiddleware, RestConfig, http_exception_handler, resource_routes
+from bastion.api.rest import (
+    ProblemMiddleware,
+    RestConfig,
+    http_exception_handler,
+    problem_for_error,
+    problem_response,
+    resource_routes,
+)
 from bastion.app.extensions import load_reference
 from bastion.blueprint import Blueprint, load_blueprint
-from bastion.core import Hooks, RecordService
+from bastion.core import BastionError, Hooks, RecordService, StoreUnavailable
 from bastion.core.ports import Telemetry
 from bastion.settings import Settings
 
 __all__ = ["BastionApp", "app_from_environment", "create_app"]
+
+log = logging.getLogger("bastion.app")
 
 
 class BastionApp:
@@ -109,7 +119,14 @@ class BastionApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not self._started:
             # Mounted inside another application: its lifespan never reached us.
-            await self.start()
+            try:
+                await self.start()
+            except BastionError as exc:
+                log.warning("cannot start: %s", exc.detail, exc_info=exc)
+                unavailable = StoreUnavailable("the database is unavailable; retry shortly")
+                response = problem_response(problem_for_error(unavailable), instance=scope["path"])
+                await response(scope, receive, send)
+                return
         await self.starlette(scope, receive, send)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from http import HTTPStatus
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -12,7 +13,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.api.rest.problems import Problem, problem_for_error, problem_response
-from bastion.core.errors import BastionError
+from bastion.core.errors import BastionError, StoreUnavailable
 
 __all__ = ["ProblemMiddleware", "http_exception_handler"]
 
@@ -68,9 +69,14 @@ class ProblemMiddleware:
 def _error_response(exc: Exception, scope: Scope, request_id: str) -> Response:
     instance = scope.get("path")
     if isinstance(exc, Problem):
-        return problem_response(exc, instance=instance)
+        return problem_response(exc, instance=instance, request_id=request_id)
+    if isinstance(exc, StoreUnavailable):
+        # The cause names hosts and drivers: the operator's log gets it, the client does not.
+        log.warning("database unavailable (request %s): %s", request_id, exc.detail, exc_info=exc)
+        problem = problem_for_error(StoreUnavailable("the database is unavailable; retry shortly"))
+        return problem_response(problem, instance=instance, request_id=request_id)
     if isinstance(exc, BastionError):
-        return problem_response(problem_for_error(exc), instance=instance)
+        return problem_response(problem_for_error(exc), instance=instance, request_id=request_id)
     log.exception(
         "unhandled error in %s %s (request %s)", scope.get("method"), instance, request_id
     )
@@ -81,7 +87,7 @@ def _error_response(exc: Exception, scope: Scope, request_id: str) -> Response:
         "the server failed to handle this request; "
         f"quote request id {request_id} when reporting it",
     )
-    return problem_response(problem, instance=instance)
+    return problem_response(problem, instance=instance, request_id=request_id)
 
 
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
@@ -92,11 +98,10 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
     detail = exc.detail
     if exc.status_code == 404:
         detail = f"nothing is served at {request.url.path}"
-    problem = Problem(
-        exc.status_code,
-        code,
-        detail if exc.status_code not in (404, 405) else code.replace("_", " ").capitalize(),
-        detail,
-        headers=dict(exc.headers or {}),
-    )
-    return problem_response(problem, instance=request.url.path)
+    try:
+        title = HTTPStatus(exc.status_code).phrase
+    except ValueError:
+        title = "HTTP error"
+    problem = Problem(exc.status_code, code, title, detail, headers=dict(exc.headers or {}))
+    request_id = getattr(request.state, "request_id", None)
+    return problem_response(problem, instance=request.url.path, request_id=request_id)

@@ -58,9 +58,17 @@ class Problem(Exception):
 
 
 def problem_response(
-    problem: Problem, *, instance: str | None = None, trace_id: str | None = None
+    problem: Problem,
+    *,
+    instance: str | None = None,
+    trace_id: str | None = None,
+    request_id: str | None = None,
 ) -> Response:
-    """The ``application/problem+json`` response for ``problem``."""
+    """The ``application/problem+json`` response for ``problem``.
+
+    ``trace_id`` stays ``null`` until tracing is configured; ``request_id``
+    matches the ``X-Request-ID`` response header, for support requests.
+    """
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_PREFIX + problem.code,
         "title": problem.title,
@@ -71,6 +79,8 @@ def problem_response(
     if instance is not None:
         body["instance"] = instance
     body["trace_id"] = trace_id
+    if request_id is not None:
+        body["request_id"] = request_id
     body.update(problem.extra)
     return Response(
         orjson.dumps(body),
