@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bastion.blueprint import validate_blueprint
-from bastion.cli.common import BLUEPRINT_ARGUMENT, console, read_blueprint, read_settings
+from bastion.app.extensions import load_reference
+from bastion.blueprint import BlueprintInvalid, validate_blueprint
+from bastion.cli.common import BLUEPRINT_ARGUMENT, console, fail, read_blueprint, read_settings
 
 
 def check(blueprint: Path | None = BLUEPRINT_ARGUMENT) -> None:
     """Validate the blueprint; exit 2 and list every problem if it is wrong."""
     settings = read_settings()
     model, path = read_blueprint(blueprint, settings)
+    try:
+        # The Python code the blueprint names must import, too.
+        load_reference(model, "hooks", "hooks")
+        load_reference(model, "routes", "routes")
+    except BlueprintInvalid as exc:
+        fail(str(exc))
     for warning in validate_blueprint(model, source=str(path)):
         console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     count = len(model.resources)

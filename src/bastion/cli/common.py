@@ -7,6 +7,7 @@ from typing import NoReturn
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 
 from bastion.blueprint import Blueprint, BlueprintInvalid, load_blueprint
@@ -22,8 +23,9 @@ __all__ = [
     "read_settings",
 ]
 
-console = Console()
-err_console = Console(stderr=True)
+# Never wrap long lines (SQL, paths) when the output goes to a file or a log.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 BLUEPRINT_ARGUMENT = typer.Argument(
     None,
@@ -43,8 +45,19 @@ def read_settings(**overrides: object) -> Settings:
     given = {key: value for key, value in overrides.items() if value is not None}
     try:
         return Settings(**given)  # type: ignore[arg-type]
-    except (ValidationError, UnsafeSettings) as exc:
-        fail(f"the settings are not usable:\n{exc}")
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors(include_url=False):
+            name = "BASTION_" + "_".join(str(part) for part in error["loc"]).upper()
+            message = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"  {name}: {message}" if error["loc"] else f"  {message}")
+        fail("the settings are not usable:\n" + "\n".join(lines))
+    except (SettingsError, UnsafeSettings) as exc:
+        fail(
+            f"the settings are not usable: {exc}\n"
+            "  list settings such as BASTION_CORS_ORIGINS are JSON: "
+            "BASTION_CORS_ORIGINS='[\"https://app.example.com\"]'"
+        )
 
 
 def read_blueprint(path: Path | None, settings: Settings) -> tuple[Blueprint, Path]:

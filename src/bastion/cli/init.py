@@ -36,6 +36,5 @@ def init(directory: Path = DIRECTORY, force: bool = FORCE) -> None:
         text = (templates / template).read_text()
         (directory / target).write_text(text.replace("{{name}}", directory.resolve().name))
     console.print(f"[green]created[/] a Bastion project in {directory}")
-    console.print(
-        f"next:  cd {directory} && bastion serve   # then open http://127.0.0.1:8000/v1/notes"
-    )
+    step = "" if directory.resolve() == Path.cwd().resolve() else f"cd {directory} && "
+    console.print(f"next:  {step}bastion serve   # then open http://127.0.0.1:8000/v1/notes")

@@ -59,7 +59,10 @@ def plan(
     for operation in result.operations:
         marker = "[red]![/]" if operation in result.destructive else "+"
         console.print(f" {marker} {operation}", highlight=False)
-    console.print(Syntax(result.sql, "sql", word_wrap=True))
+    if console.is_terminal:
+        console.print(Syntax(result.sql, "sql", word_wrap=True))
+    else:
+        console.print(result.sql, markup=False, highlight=False)
     if result.path is not None:
         console.print(f"wrote [bold]{result.path}[/]; run `bastion migrate apply` to apply it")
 
