@@ -52,6 +52,7 @@ __all__ = [
     "IntegerField",
     "JsonField",
     "OnDelete",
+    "PageSize",
     "Resource",
     "StringField",
     "TextField",
@@ -100,6 +101,12 @@ class _FieldBase(_Spec):
     """The field's previous name: the migration renames the column instead of dropping it."""
     default: Any = None
     """Value used when a create does not give one; must satisfy the field's own rules."""
+    filterable: bool = False
+    """Lists may filter on it (``?field=value``, ``?field[op]=value``); indexed."""
+    sortable: bool = False
+    """Lists may sort by it (``?sort=-field``); indexed."""
+    searchable: bool = False
+    """Included in full-text search (``?q=``); text-like fields only."""
 
     @model_serializer(mode="wrap")
     def _serialize_with_type(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -278,6 +285,8 @@ class HasMany(_Spec):
     """The ``belongs_to`` field on ``resource`` (or on ``through``) pointing back here."""
     through: str | None = None
     """A join resource for many-to-many relations."""
+    expand_limit: int = Field(default=20, ge=1, le=1000)
+    """Most related records ``?expand=`` embeds per record."""
 
 
 class Index(_Spec):
@@ -286,6 +295,13 @@ class Index(_Spec):
     fields: list[str] = Field(min_length=1)
     unique: bool = False
     name: str | None = None
+
+
+class PageSize(_Spec):
+    """How many records a list page holds."""
+
+    default: int = Field(default=20, ge=1, le=1000)
+    max: int = Field(default=100, ge=1, le=1000)
 
 
 class Resource(_Spec):
@@ -297,6 +313,8 @@ class Resource(_Spec):
     description: str | None = None
     require_if_match: bool = False
     """Writes must send ``If-Match`` (428 without it)."""
+    page_size: PageSize = Field(default_factory=lambda: PageSize())
+    """The default and largest ``limit`` of a list page."""
 
 
 class Blueprint(_Spec):

@@ -1,6 +1,7 @@
 """The REST API: generated resource routes, problem documents, JSON encoding."""
 
 from bastion.api.rest.encoding import dump_json, read_json_body
+from bastion.api.rest.http import RestConfig
 from bastion.api.rest.middleware import ProblemMiddleware, http_exception_handler
 from bastion.api.rest.problems import (
     PROBLEM_TYPE_PREFIX,
@@ -8,7 +9,7 @@ from bastion.api.rest.problems import (
     problem_for_error,
     problem_response,
 )
-from bastion.api.rest.resources import RestConfig, resource_routes
+from bastion.api.rest.resources import resource_routes
 
 __all__ = [
     "PROBLEM_TYPE_PREFIX",
