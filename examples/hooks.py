@@ -6,6 +6,8 @@ with a 422 problem document that points at the offending field.
 """
 
 import logging
+from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from bastion import FieldError, HookEvent, Hooks, Rejected
@@ -42,7 +44,8 @@ async def price_the_item(event: HookEvent) -> None:
     """Only active products can be ordered, within stock; the price is the product's."""
     previous = event.previous or {}
     product_changed = event.record["product"] != previous.get("product")
-    product = await event.records.get("products", event.record["product"])
+    # Locked until the transaction ends: two orders cannot both take the last item.
+    product = await event.records.get("products", event.record["product"], for_update=True)
     if product is None:
         return  # Bastion answers 422 with /product: "there is no products record ..."
     if product_changed and product["status"] != "active":
@@ -64,26 +67,42 @@ async def price_the_item(event: HookEvent) -> None:
 
 
 async def _take_stock(event: HookEvent, product_id: UUID, quantity: int) -> None:
-    product = await event.records.get("products", product_id)
+    product = await event.records.get("products", product_id, for_update=True)
     if product is not None and quantity:
         await event.records.update("products", product_id, {"stock": product["stock"] - quantity})
 
 
+async def _add_to_total(event: HookEvent, item: dict[str, Any], sign: int) -> None:
+    """Add (or with ``sign=-1`` remove) an item's amount to its order's total.
+
+    ``total`` is read-only for clients; hooks are trusted and may write it.
+    """
+    order = await event.records.get("orders", item["order"], for_update=True)
+    if order is None:  # the order itself is being deleted
+        return
+    amount = (item["unit_price"] or Decimal(0)) * item["quantity"] * sign
+    await event.records.update("orders", order["id"], {"total": str(order["total"] + amount)})
+
+
 @hooks.after_create("order_items")
 async def take_from_stock(event: HookEvent) -> None:
-    """Hold back the ordered quantity, in the same transaction as the item."""
+    """Hold back the ordered quantity and add the item to the order's total."""
     await _take_stock(event, event.record["product"], event.record["quantity"])
+    await _add_to_total(event, event.record, +1)
 
 
 @hooks.after_update("order_items")
 async def adjust_stock(event: HookEvent) -> None:
-    """Return the old quantity and hold back the new one."""
+    """Return the old quantity and hold back the new one; the total follows."""
     assert event.previous is not None
     await _take_stock(event, event.previous["product"], -event.previous["quantity"])
     await _take_stock(event, event.record["product"], event.record["quantity"])
+    await _add_to_total(event, event.previous, -1)
+    await _add_to_total(event, event.record, +1)
 
 
 @hooks.after_delete("order_items")
 async def return_to_stock(event: HookEvent) -> None:
-    """A removed item (or a deleted order's items) goes back to stock."""
+    """A removed item (or a deleted order's items) goes back to stock and off the total."""
     await _take_stock(event, event.record["product"], -event.record["quantity"])
+    await _add_to_total(event, event.record, -1)
