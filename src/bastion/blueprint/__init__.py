@@ -18,6 +18,7 @@ from bastion.blueprint.model import (
     QUERY_PARAMETERS,
     SYSTEM_FIELDS,
     AnyField,
+    ApiVersion,
     BelongsTo,
     Blueprint,
     BooleanField,
@@ -38,6 +39,7 @@ from bastion.blueprint.model import (
     TextField,
     UrlField,
     UuidField,
+    VersionChanges,
 )
 from bastion.blueprint.validate import validate_blueprint
 
@@ -46,6 +48,7 @@ __all__ = [
     "QUERY_PARAMETERS",
     "SYSTEM_FIELDS",
     "AnyField",
+    "ApiVersion",
     "BelongsTo",
     "Blueprint",
     "BlueprintInvalid",
@@ -68,6 +71,7 @@ __all__ = [
     "TextField",
     "UrlField",
     "UuidField",
+    "VersionChanges",
     "blueprint_json_schema",
     "load_blueprint",
     "parse_blueprint",

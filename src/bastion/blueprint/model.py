@@ -21,6 +21,7 @@ required relations) are checked by :func:`bastion.blueprint.validate`.
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -38,6 +39,7 @@ __all__ = [
     "QUERY_PARAMETERS",
     "SYSTEM_FIELDS",
     "AnyField",
+    "ApiVersion",
     "BelongsTo",
     "Blueprint",
     "BooleanField",
@@ -58,6 +60,7 @@ __all__ = [
     "TextField",
     "UrlField",
     "UuidField",
+    "VersionChanges",
 ]
 
 SYSTEM_FIELDS: tuple[str, ...] = ("id", "created_at", "updated_at", "version")
@@ -317,6 +320,26 @@ class Resource(_Spec):
     """The default and largest ``limit`` of a list page."""
 
 
+class VersionChanges(_Spec):
+    """How one resource looks in an API version, compared with the blueprint's fields."""
+
+    renamed: dict[str, str] = Field(default_factory=dict)
+    """Blueprint field name -> the name this version uses for it."""
+    hidden: list[str] = Field(default_factory=list)
+    """Blueprint fields this version neither shows nor accepts."""
+
+
+class ApiVersion(_Spec):
+    """One served API version (``/v1``, ``/v2``): all share the same stored records."""
+
+    deprecated: date | bool = False
+    """``true``, or the date it was deprecated: responses carry a ``Deprecation`` header."""
+    sunset: date | None = None
+    """The date it stops being served: responses carry a ``Sunset`` header."""
+    resources: dict[str, VersionChanges] = Field(default_factory=dict)
+    """Per resource, the renamed and hidden fields of this version."""
+
+
 class Blueprint(_Spec):
     """A whole domain: its resources and the Python code that extends them."""
 
@@ -331,6 +354,9 @@ class Blueprint(_Spec):
     ``package.module``, with an optional ``:attribute`` (default ``hooks``)."""
     routes: str | None = None
     """Python code with extra routes, as for ``hooks`` (default attribute ``routes``)."""
+    api_versions: dict[str, ApiVersion] = Field(default_factory=dict)
+    """The API versions served (``v1``, ``v2``, ...); none declared means just ``v1``,
+    showing every field under its blueprint name."""
     _source: str | None = PrivateAttr(default=None)
 
     @property
@@ -343,6 +369,12 @@ class Blueprint(_Spec):
         copy = self.model_copy()
         copy._source = source
         return copy
+
+    def served_versions(self) -> dict[str, ApiVersion]:
+        """The API versions to serve, oldest first (``{"v1": ApiVersion()}`` by default)."""
+        if not self.api_versions:
+            return {"v1": ApiVersion()}
+        return dict(sorted(self.api_versions.items(), key=lambda item: int(item[0][1:] or 0)))
 
     def resource(self, name: str) -> Resource:
         """The resource called ``name`` (``KeyError`` if there is none)."""

@@ -36,6 +36,7 @@ from bastion.blueprint.model import (
     OnDelete,
     Resource,
 )
+from bastion.blueprint.version_rules import version_problems
 
 __all__ = ["validate_blueprint"]
 
@@ -133,6 +134,8 @@ class _Checks:
                 self.check_has_many(name, resource, relation_name, relation)
             self.check_indexes(name, resource)
         self.check_required_cycles()
+        for path, message, hint in version_problems(self.blueprint):
+            self.error(path, message, hint)
 
     # --- names ------------------------------------------------------------------------
 
