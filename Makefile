@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck unit clean help
+.PHONY: run test lint typecheck unit fuzz clean help
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,17 @@ lint: $(DEV_STAMP) ## ruff, mypy --strict and the import-layer contract
 
 test: lint ## Lint, type-check, then run every test (SQLite and PostgreSQL)
 	$(BIN)/pytest -n 2 -q
+
+FUZZ_EXAMPLES ?= 300
+fuzz: $(DEV_STAMP) ## Fuzz the API against its OpenAPI document (schemathesis, large budget; not in `make test`)
+	BASTION_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -n 2 -q -p no:cacheprovider tests/e2e/test_schemathesis.py
+
+.PHONY: bench bench-scale
+bench: $(STAMP) ## Benchmark Bastion against the references in bench/ (~10 min; writes docs/benchmarks.md)
+	$(BIN)/python bench/run.py bench --invoked-as "make bench"
+
+bench-scale: $(STAMP) ## Get/list latency at 10k and 1M rows, deep cursor pages (BENCH_SCALE_10M=1 adds 10M)
+	$(BIN)/python bench/run.py scale --invoked-as "make bench-scale"
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -68,8 +68,10 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     """Largest request body accepted (413 beyond)."""
-    list_limit_default: int = Field(default=20, ge=1)
-    list_limit_max: int = Field(default=100, ge=1)
+    batch_max: int = Field(default=100, ge=1)
+    """Most records one ``POST /v1/{resource}:batch`` creates (413 beyond)."""
+    idempotency_ttl_seconds: int = Field(default=86_400, ge=1)
+    """Seconds an ``Idempotency-Key`` replays its first response; then it may be reused."""
 
     cors_origins: list[str] = Field(default_factory=list)
     """Origins allowed to call the API from a browser (``*`` for any)."""

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bastion.adapters.sql.internal_tables import INTERNAL_TABLES
 from bastion.adapters.sql.migrations import (
     DestructiveChange,
     InvalidRevisionFiles,
@@ -392,7 +393,7 @@ resources:
 
     async with engine.connect() as connection:
         tables = await connection.run_sync(lambda sync: set(sa.inspect(sync).get_table_names()))
-    assert tables == {"orders", "tags", "bastion_migrations"}
+    assert tables == {"orders", "tags", "bastion_migrations"} | INTERNAL_TABLES
 
 
 async def test_renamed_from_renames_the_column_and_keeps_its_data(
@@ -572,7 +573,7 @@ async def test_a_failing_revision_is_rolled_back_whole(
     assert status.pending == [failed.value.revision]
     async with engine.connect() as connection:
         tables = await connection.run_sync(lambda sync: set(sa.inspect(sync).get_table_names()))
-    assert tables == {"customers", "orders", "bastion_migrations"}
+    assert tables == {"customers", "orders", "bastion_migrations"} | INTERNAL_TABLES
     assert await rows(engine, "SELECT title, quantity FROM orders") == [("no quantity", None)]
 
 

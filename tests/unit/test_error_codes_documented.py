@@ -36,6 +36,8 @@ REST_PROBLEM_CODES = frozenset(
         "internal_error",
         "not_found",
         "http_error",
+        "invalid_idempotency_key",
+        "batch_too_large",
     }
 )
 """Codes of the problems the REST layer raises itself (``Problem(status, code, ...)``)."""

@@ -18,6 +18,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -37,9 +38,17 @@ from bastion.api.rest import (
     problem_response,
     resource_routes,
 )
+from bastion.api.rest.openapi import DocumentLimits, build_openapi, openapi_routes
 from bastion.app.extensions import load_reference
 from bastion.blueprint import Blueprint, load_blueprint
-from bastion.core import BastionError, Hooks, RecordService, StoreUnavailable
+from bastion.core import (
+    BastionError,
+    Hooks,
+    IdempotencyPolicy,
+    IdempotentRecords,
+    RecordService,
+    StoreUnavailable,
+)
 from bastion.core.ports import Telemetry
 from bastion.settings import Settings
 
@@ -82,7 +91,13 @@ class BastionApp:
                     allow_methods=settings.cors_methods,
                     allow_headers=settings.cors_headers,
                     allow_credentials=settings.cors_credentials,
-                    expose_headers=["ETag", "Location", "X-Request-ID"],
+                    expose_headers=[
+                        "ETag",
+                        "Idempotent-Replayed",
+                        "Location",
+                        "Retry-After",
+                        "X-Request-ID",
+                    ],
                     max_age=settings.cors_max_age,
                 )
             )
@@ -176,10 +191,17 @@ def create_app(
     service = RecordService(blueprint=blueprint, store=store, hooks=hooks, telemetry=telemetry)
     rest = RestConfig(
         max_body_bytes=settings.max_body_bytes,
-        list_limit_default=settings.list_limit_default,
-        list_limit_max=settings.list_limit_max,
+        batch_max=settings.batch_max,
     )
-    all_routes = [*routes, *project_routes, *resource_routes(service, rest)]
+    idempotent = IdempotentRecords(
+        records=service,
+        policy=IdempotencyPolicy(ttl=timedelta(seconds=settings.idempotency_ttl_seconds)),
+    )
+    generated = resource_routes(service, rest, idempotent=idempotent)
+    # The OpenAPI document is built once here; /openapi.json serves its encoded bytes.
+    document = build_openapi(blueprint, limits=DocumentLimits(batch_max=settings.batch_max))
+    api_docs = openapi_routes(document, title=blueprint.name)
+    all_routes = [*routes, *project_routes, *api_docs, *generated]
     return BastionApp(
         blueprint=blueprint, settings=settings, service=service, store=store, routes=all_routes
     )

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 
 from bastion.blueprint.errors import BlueprintInvalid, BlueprintProblem, line_of
 from bastion.blueprint.field_rules import constraint_problems, default_problem
+from bastion.blueprint.listing_rules import listing_problems
 from bastion.blueprint.model import (
     QUERY_PARAMETERS,
     SYSTEM_FIELDS,
@@ -135,6 +136,8 @@ class _Checks:
             self.check_indexes(name, resource)
         self.check_required_cycles()
         for path, message, hint in version_problems(self.blueprint):
+            self.error(path, message, hint)
+        for path, message, hint in listing_problems(self.blueprint):
             self.error(path, message, hint)
 
     # --- names ------------------------------------------------------------------------

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import typer
 
+from bastion.api.rest.openapi import DocumentLimits, build_openapi
 from bastion.blueprint import blueprint_json_schema
-from bastion.cli.common import console
+from bastion.cli.common import BLUEPRINT_ARGUMENT, console, read_blueprint, read_settings
 
 export_app = typer.Typer(
     help="Write deliverables generated from the blueprint.", no_args_is_help=True
@@ -25,4 +26,18 @@ def blueprint_schema(output: Path | None = OUTPUT) -> None:
         typer.echo(text, nl=False)
         return
     output.write_text(text)
+    console.print(f"wrote {output}")
+
+
+@export_app.command("openapi")
+def openapi(blueprint: Path | None = BLUEPRINT_ARGUMENT, output: Path | None = OUTPUT) -> None:
+    """The OpenAPI 3.1 document of the REST API: what the server serves at /openapi.json."""
+    settings = read_settings()
+    model, _ = read_blueprint(blueprint, settings)
+    document = build_openapi(model, limits=DocumentLimits(batch_max=settings.batch_max))
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
     console.print(f"wrote {output}")

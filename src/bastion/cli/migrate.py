@@ -109,11 +109,13 @@ def status(blueprint: Path | None = BLUEPRINT_ARGUMENT) -> None:
         state = "[green]applied[/]" if revision.applied else "[yellow]pending[/]"
         table.add_row(revision.id, revision.message, state)
     console.print(table)
+    for drift in result.drift:
+        console.print(f"[yellow]drift:[/] {drift}", highlight=False)
     if result.unplanned:
         console.print("[yellow]unplanned changes[/] (run `bastion migrate plan`):")
         for change in result.unplanned:
             console.print(f"  {change}", highlight=False)
-    elif not result.pending:
+    elif not result.pending and not result.drift:
         console.print("[green]up to date[/]")
-    if result.pending or result.unplanned:
+    if result.pending or result.unplanned or result.drift:
         raise typer.Exit(1)

@@ -21,6 +21,11 @@ from bastion.core.errors import BastionError
 HOST = typer.Option(None, help="Interface to listen on (default 127.0.0.1).", show_default=False)
 PORT = typer.Option(None, help="Port to listen on (default 8000).", show_default=False)
 WORKERS = typer.Option(None, help="Worker processes (default 1).", show_default=False, min=1)
+ALLOW_DESTRUCTIVE = typer.Option(
+    False,
+    "--allow-destructive",
+    help="In development, also apply blueprint changes that can lose data.",
+)
 
 
 def serve(
@@ -28,6 +33,7 @@ def serve(
     host: str | None = HOST,
     port: int | None = PORT,
     workers: int | None = WORKERS,
+    allow_destructive: bool = ALLOW_DESTRUCTIVE,
 ) -> None:
     """Serve the blueprint; in development, bring the database schema up to date first."""
     settings = read_settings(host=host, port=port, workers=workers)
@@ -43,6 +49,7 @@ def serve(
                         database_url=url,
                         migrations_dir=migrations_dir,
                         on_progress=on_progress,
+                        allow_destructive=allow_destructive,
                     )
                 )
             for revision in applied:
@@ -51,12 +58,15 @@ def serve(
             status = asyncio.run(
                 migration_status(blueprint=model, database_url=url, migrations_dir=migrations_dir)
             )
-            if status.pending or status.unplanned:
+            if status.pending or status.unplanned or status.drift:
                 raise MigrationsPending(
-                    "the database schema is not up to date "
+                    status.pending,
+                    detail="the database schema is not up to date "
                     f"({len(status.pending)} pending revision(s), "
-                    f"{len(status.unplanned)} unplanned change(s)); in production migrations "
-                    "are an explicit step: run `bastion migrate plan` and `bastion migrate apply`"
+                    f"{len(status.unplanned)} unplanned change(s), "
+                    f"{len(status.drift)} difference(s) from the revisions); in production "
+                    "migrations are an explicit step: run `bastion migrate plan` and "
+                    "`bastion migrate apply`",
                 )
     except BastionError as exc:
         fail(exc.detail)

@@ -9,7 +9,9 @@ and GraphQL layers own the mapping from code to status::
     │   └── InvalidQuery         a query-string value that is wrong   (invalid_query)
     ├── Conflict                 the change clashes with stored data  (conflict)
     │   ├── UniqueViolation      a unique field or index is taken     (unique_violation)
-    │   └── DeleteRestricted     other records still refer to it      (delete_restricted)
+    │   ├── DeleteRestricted     other records still refer to it      (delete_restricted)
+    │   └── IdempotencyInFlight  the key's first request is running   (idempotency_in_flight)
+    ├── IdempotencyKeyReused     the key was used for another request (idempotency_key_reused)
     ├── PreconditionFailed       If-Match names an older version      (precondition_failed)
     ├── PreconditionRequired     the resource wants If-Match          (precondition_required)
     ├── Rejected                 a hook refused the change            (rejected)
@@ -25,6 +27,8 @@ __all__ = [
     "Conflict",
     "DeleteRestricted",
     "FieldError",
+    "IdempotencyInFlight",
+    "IdempotencyKeyReused",
     "InvalidInput",
     "InvalidQuery",
     "NotFound",
@@ -96,6 +100,20 @@ class DeleteRestricted(Conflict):
 
     code = "delete_restricted"
     title = "Still referenced"
+
+
+class IdempotencyInFlight(Conflict):
+    """Another request with the same idempotency key has not finished yet."""
+
+    code = "idempotency_in_flight"
+    title = "Request in progress"
+
+
+class IdempotencyKeyReused(BastionError):
+    """The idempotency key was first used for a different request (body or endpoint)."""
+
+    code = "idempotency_key_reused"
+    title = "Idempotency key reused"
 
 
 class PreconditionFailed(BastionError):

@@ -6,13 +6,15 @@ Every write runs in one unit of work: the change, its hooks, cascades and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
 from bastion.blueprint import BelongsTo, Blueprint, OnDelete
+from bastion.core.aggregation import AggregateSpec
+from bastion.core.batch import insert_batch, validate_batch
 from bastion.core.context import RequestContext
 from bastion.core.errors import (
     Conflict,
@@ -27,12 +29,16 @@ from bastion.core.hooks import HookEvent, HookMoment, Hooks
 from bastion.core.ids import new_id
 from bastion.core.ports import Row, Store, Telemetry, UnitOfWork
 from bastion.core.query import Page, QuerySpec
+from bastion.core.query_rules import QueryRules
+from bastion.core.reading import RecordReader
 from bastion.core.validation import ResourceValidator
 
 __all__ = ["ExpectedVersion", "RecordService", "TransactionRecords"]
 
 ExpectedVersion = int | Literal["*"] | None
 """From ``If-Match``: a version, ``"*"`` (any existing record) or ``None`` (not sent)."""
+
+_Rows = list[Row]  # spelled here: inside RecordService, ``list`` is the method
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +75,7 @@ class RecordService:
             name: ResourceValidator(name, resource)
             for name, resource in blueprint.resources.items()
         }
+        self.reader = RecordReader(blueprint=blueprint, store=store, validators=self.validators)
         self._references: dict[str, list[_Reference]] = {name: [] for name in blueprint.resources}
         for name, resource in blueprint.resources.items():
             for field_name, spec in resource.fields.items():
@@ -86,22 +93,34 @@ class RecordService:
 
     # Reads ---------------------------------------------------------------
 
-    async def get(self, resource: str, record_id: UUID, *, ctx: RequestContext) -> Row:
-        """The record as the caller may see it."""
-        validator = self.validator(resource)
-        async with self.store.unit_of_work(read_only=True) as uow:
-            row = await uow.fetch(resource, record_id)
-        if row is None:
-            raise _missing(resource, record_id)
-        return validator.public(row)
+    def query_rules(self, resource: str) -> QueryRules:
+        """What queries on ``resource`` may name; ``NotFound`` for an unknown resource."""
+        self.validator(resource)
+        return self.reader.rules[resource]
+
+    async def get(
+        self,
+        resource: str,
+        record_id: UUID,
+        *,
+        ctx: RequestContext,
+        expand: Sequence[str] = (),
+    ) -> Row:
+        """The record as the caller may see it, with the relations ``expand`` names embedded."""
+        self.validator(resource)
+        return await self.reader.get(resource, record_id, expand=expand)
+
+    async def aggregate(
+        self, resource: str, spec: AggregateSpec, *, ctx: RequestContext
+    ) -> Sequence[Row]:
+        """Counts, sums, averages and extremes of the records ``spec`` selects, per group."""
+        self.validator(resource)
+        return await self.reader.aggregate(resource, spec)
 
     async def list(self, resource: str, spec: QuerySpec, *, ctx: RequestContext) -> Page:
-        """One page of records in id order."""
-        validator = self.validator(resource)
-        async with self.store.unit_of_work(read_only=True) as uow:
-            rows = await uow.fetch_page(resource, spec)
-        has_more = len(rows) > spec.limit
-        return Page(records=[validator.public(r) for r in rows[: spec.limit]], has_more=has_more)
+        """One page of the records ``spec`` selects (see :mod:`bastion.core.query`)."""
+        self.validator(resource)
+        return await self.reader.page(resource, spec)
 
     # Writes --------------------------------------------------------------
 
@@ -112,6 +131,21 @@ class RecordService:
         async with self.store.unit_of_work() as uow:
             row = await TransactionRecords(self, uow, ctx).insert_values(resource, values)
         return validator.public(row)
+
+    async def create_many(
+        self, resource: str, bodies: Sequence[Any], *, ctx: RequestContext, pointer: str = ""
+    ) -> _Rows:
+        """Create every record of ``bodies`` in one transaction, or none of them.
+
+        Errors point at the item: with ``pointer="/records"``, a bad ``email``
+        in the fourth item is ``/records/3/email`` (see :mod:`bastion.core.batch`).
+        """
+        validator = self.validator(resource)
+        values = validate_batch(validator, bodies, pointer=pointer)
+        async with self.store.unit_of_work() as uow:
+            records = TransactionRecords(self, uow, ctx)
+            rows = await insert_batch(records, resource, values, pointer=pointer)
+        return [validator.public(row) for row in rows]
 
     async def update(
         self,

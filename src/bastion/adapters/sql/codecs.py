@@ -26,7 +26,9 @@ _SQLITE_DATETIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def _encode_datetime_text(value: datetime) -> str:
-    return value.astimezone(UTC).strftime(_SQLITE_DATETIME)
+    # isoformat, not strftime: strftime does not pad years before 1000 to four digits,
+    # and the text must be fixed-width to sort and compare like the instants it holds.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _decode_datetime_text(value: str) -> datetime:

@@ -19,6 +19,7 @@ import aiosqlite
 import asyncpg
 import orjson
 
+from bastion.adapters.sql.sqlite_functions import json_contains
 from bastion.core.errors import StoreUnavailable
 
 __all__ = ["Connection", "Driver", "PoolConfig", "PostgresDriver", "SqliteDriver"]
@@ -111,6 +112,7 @@ class SqliteDriver:
             "PRAGMA synchronous=NORMAL",
         ):
             await conn.execute(pragma)
+        await conn.create_function("bastion_json_contains", 2, json_contains, deterministic=True)
         self._all.append(conn)
         return conn
 

@@ -65,11 +65,6 @@ class ResourceStatements:
             dialect,
         )
         self.exists = compile_statement(sa.select(sa.literal_column("1")).where(by_id), dialect)
-        ordered = select.order_by(table.c.id).limit(sa.bindparam("limit"))
-        self.first_page = compile_statement(ordered, dialect)
-        self.page_after = compile_statement(
-            ordered.where(table.c.id > sa.bindparam("after")), dialect
-        )
         self.insert = compile_statement(
             table.insert().values({c.name: sa.bindparam(c.name) for c in columns}), dialect
         )

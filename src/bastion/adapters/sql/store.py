@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -20,13 +21,18 @@ from bastion.adapters.sql.drivers import (
     SqliteDriver,
 )
 from bastion.adapters.sql.errors import translate_error
+from bastion.adapters.sql.idempotency import IdempotencyStatements, advisory_lock_key
+from bastion.adapters.sql.internal_tables import IDEMPOTENCY_TABLE, add_internal_tables
+from bastion.adapters.sql.queries import ReadStatements
 from bastion.adapters.sql.schema import build_metadata
+from bastion.adapters.sql.shapes import ShapeCache
 from bastion.adapters.sql.statements import ResourceStatements
 from bastion.adapters.sql.urls import parse_database_url
 from bastion.blueprint import BelongsTo, Blueprint
+from bastion.core.aggregation import AggregateSpec
 from bastion.core.errors import BastionError
-from bastion.core.ports import AfterCommit, Row, Telemetry
-from bastion.core.query import QuerySpec
+from bastion.core.ports import AfterCommit, IdempotencyRecord, Row, Telemetry
+from bastion.core.query import HasManyLink, QuerySpec
 
 __all__ = ["SqlStore", "SqlUnitOfWork"]
 
@@ -47,7 +53,15 @@ class _Table:
 class SqlUnitOfWork:
     """A transaction on one connection; implements :class:`bastion.core.ports.UnitOfWork`."""
 
-    __slots__ = ("_callbacks", "_conn", "_index_fields", "_tables", "_telemetry")
+    __slots__ = (
+        "_callbacks",
+        "_conn",
+        "_idempotency",
+        "_index_fields",
+        "_reads",
+        "_tables",
+        "_telemetry",
+    )
 
     def __init__(
         self,
@@ -55,11 +69,16 @@ class SqlUnitOfWork:
         tables: dict[str, _Table],
         index_fields: dict[str, tuple[str, ...]],
         telemetry: Telemetry | None = None,
+        idempotency: IdempotencyStatements | None = None,
+        *,
+        reads: ReadStatements,
     ) -> None:
         self._conn = conn
+        self._reads = reads
         self._tables = tables
         self._index_fields = index_fields
         self._telemetry = telemetry
+        self._idempotency = idempotency
         self._callbacks: list[AfterCommit] = []
 
     def _translate(self, exc: Exception) -> BastionError | None:
@@ -78,18 +97,41 @@ class SqlUnitOfWork:
         return None if row is None else table.codec.decode_row(row)
 
     async def fetch_page(self, resource: str, spec: QuerySpec) -> list[Row]:
-        """Up to ``spec.limit + 1`` records in id order after ``spec.after``."""
-        table = self._tables[resource]
-        if spec.after is None:
-            statement = table.statements.first_page
-            args = statement.bind({"limit": spec.limit + 1})
-        else:
-            statement = table.statements.page_after
-            args = statement.bind(
-                {"limit": spec.limit + 1, "after": table.codec.encode_id(spec.after)}
-            )
-        rows = await self._run("list", resource, self._conn.fetch_all, statement.sql, args)
-        return [table.codec.decode_row(row) for row in rows]
+        """Up to ``spec.limit + 1`` records of ``spec``, in its order, after its cursor."""
+        sql, args = self._reads.page(resource, spec)
+        rows = await self._run("list", resource, self._conn.fetch_all, sql, args)
+        decode = self._tables[resource].codec.decode_row
+        return [decode(row) for row in rows]
+
+    async def count(self, resource: str, spec: QuerySpec) -> int:
+        """How many records ``spec``'s filters and search match."""
+        sql, args = self._reads.count(resource, spec)
+        row = await self._run("count", resource, self._conn.fetch_one, sql, args)
+        return 0 if row is None else int(row[0])
+
+    async def fetch_many(self, resource: str, record_ids: Sequence[UUID]) -> list[Row]:
+        """The records with these ids, in one statement."""
+        sql, args = self._reads.many(resource, record_ids)
+        rows = await self._run("fetch_many", resource, self._conn.fetch_all, sql, args)
+        decode = self._tables[resource].codec.decode_row
+        return [decode(row) for row in rows]
+
+    async def fetch_children(
+        self, link: HasManyLink, parent_ids: Sequence[UUID], limit_per_parent: int
+    ) -> list[tuple[UUID, Row]]:
+        """(parent id, record) for up to ``limit_per_parent`` records per parent, id order."""
+        sql, args = self._reads.children(link, parent_ids, limit_per_parent)
+        rows = await self._run("children", link.resource, self._conn.fetch_all, sql, args)
+        codec = self._tables[link.resource].codec
+        decode_parent = codec.id_decode or (lambda value: value)
+        return [(decode_parent(row[0]), codec.decode_row(tuple(row)[1:])) for row in rows]
+
+    async def aggregate(self, resource: str, spec: AggregateSpec) -> list[Row]:
+        """One row per group of ``spec``, groups in order."""
+        sql, args = self._reads.aggregates.statement(resource, spec)
+        rows = await self._run("aggregate", resource, self._conn.fetch_all, sql, args)
+        read = self._reads.aggregates.reader(resource, spec)
+        return [read(row) for row in rows]
 
     async def exists(self, resource: str, record_id: UUID) -> bool:
         """Whether the record exists."""
@@ -138,6 +180,41 @@ class SqlUnitOfWork:
     def after_commit(self, callback: AfterCommit) -> None:
         """Run ``callback`` after a successful commit."""
         self._callbacks.append(callback)
+
+    def _keys(self) -> IdempotencyStatements:
+        if self._idempotency is None:
+            raise RuntimeError("this unit of work was opened without the idempotency table")
+        return self._idempotency
+
+    async def idempotency_lock(self, scope: str, key: str) -> bool:
+        """Take the key's advisory lock (PostgreSQL); ``True`` on SQLite (see
+        :mod:`bastion.adapters.sql.idempotency`)."""
+        sql = self._keys().lock
+        if sql is None:
+            return True
+        args = [advisory_lock_key(scope, key)]
+        row = await self._run("lock", IDEMPOTENCY_TABLE, self._conn.fetch_one, sql, args)
+        return bool(row is not None and row[0])
+
+    async def idempotency_get(self, scope: str, key: str) -> IdempotencyRecord | None:
+        """The stored record of the key, or ``None``."""
+        keys = self._keys()
+        args = keys.key_args(scope, key)
+        sql = keys.select.sql
+        row = await self._run("fetch", IDEMPOTENCY_TABLE, self._conn.fetch_one, sql, args)
+        return None if row is None else keys.decode(row)
+
+    async def idempotency_put(self, record: IdempotencyRecord) -> None:
+        """Store the record, replacing an expired one of the same key."""
+        keys = self._keys()
+        args = keys.record_args(record)
+        await self._run("upsert", IDEMPOTENCY_TABLE, self._conn.execute, keys.upsert.sql, args)
+
+    async def idempotency_purge(self, *, now: datetime, limit: int) -> int:
+        """Delete up to ``limit`` expired records."""
+        keys = self._keys()
+        args = keys.purge_args(now, limit)
+        return await self._run("purge", IDEMPOTENCY_TABLE, self._conn.execute, keys.purge.sql, args)
 
     async def _run(
         self,
@@ -192,6 +269,10 @@ class SqlStore:
             else SqliteDriver(parsed.driver_dsn, config)
         )
         metadata = build_metadata(blueprint, parsed.dialect)
+        add_internal_tables(metadata)
+        self._idempotency = IdempotencyStatements(
+            metadata.tables[IDEMPOTENCY_TABLE], parsed.dialect
+        )
         self._tables = {
             name: _Table(
                 ResourceCodec(resource, parsed.dialect),
@@ -204,6 +285,13 @@ class SqlStore:
             for name, resource in blueprint.resources.items()
         }
         self._index_fields = _unique_index_fields(metadata)
+        codecs = {name: table.codec for name, table in self._tables.items()}
+        self._reads = ReadStatements.of(blueprint, metadata, parsed.dialect, codecs)
+
+    @property
+    def shape_cache(self) -> ShapeCache:
+        """The compiled read statements by query shape (for metrics and tests)."""
+        return self._reads.cache
 
     async def start(self) -> None:
         """Open the connection pool."""
@@ -223,7 +311,14 @@ class SqlStore:
         """One transaction; after-commit callbacks run once it has committed."""
         try:
             async with self._driver.connection(write=not read_only) as conn:
-                uow = SqlUnitOfWork(conn, self._tables, self._index_fields, self._telemetry)
+                uow = SqlUnitOfWork(
+                    conn,
+                    self._tables,
+                    self._index_fields,
+                    self._telemetry,
+                    self._idempotency,
+                    reads=self._reads,
+                )
                 yield uow
         except BastionError:
             raise

@@ -17,7 +17,7 @@ _JSON_MEDIA_TYPES = frozenset({"application/json", "application/merge-patch+json
 
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value, "f")  # never exponent notation: "0.0000002", not "2E-7"
     raise TypeError(f"cannot serialize {type(value).__name__}")
 
 

@@ -30,8 +30,8 @@ class RestConfig:
 
     prefix: str = "/v1"
     max_body_bytes: int = 1_048_576
-    list_limit_default: int = 20
-    list_limit_max: int = 100
+    batch_max: int = 100
+    """The most records one ``POST /v1/{resource}:batch`` creates (413 beyond)."""
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

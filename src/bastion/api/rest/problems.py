@@ -10,6 +10,8 @@ from starlette.responses import Response
 from bastion.core.errors import (
     BastionError,
     Conflict,
+    IdempotencyInFlight,
+    IdempotencyKeyReused,
     InvalidInput,
     InvalidQuery,
     NotFound,
@@ -28,6 +30,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[BastionError], int], ...] = (
     (NotFound, 404),
     (InvalidQuery, 400),
     (InvalidInput, 422),
+    (IdempotencyKeyReused, 422),
     (Conflict, 409),
     (PreconditionFailed, 412),
     (PreconditionRequired, 428),
@@ -107,6 +110,6 @@ def problem_for_error(error: BastionError) -> Problem:
     if isinstance(error, PreconditionFailed):
         extra["current_version"] = error.current_version
         headers["ETag"] = f'"{error.current_version}"'
-    if isinstance(error, StoreUnavailable):
+    if isinstance(error, StoreUnavailable | IdempotencyInFlight):
         headers["Retry-After"] = "1"
     return Problem(status, error.code, error.title, error.detail, headers=headers, extra=extra)

@@ -1,8 +1,9 @@
-"""The generated REST endpoints: ``/v1/{resource}`` and ``/v1/{resource}/{id}``.
+"""The generated REST endpoints: ``/v1/{resource}``, ``/v1/{resource}:batch``,
+``/v1/{resource}:aggregate`` and ``/v1/{resource}/{id}``.
 
 Handlers translate HTTP into core calls and core errors into problem
 documents; no SQL and no business rules live here. Each family of endpoints
-has its own module (``listing``, ``creating``); this one holds the
+has its own module (``listing``, ``creating``, ``batching``); this one holds the
 single-record endpoints and assembles the routes.
 """
 
@@ -14,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bastion.api.rest.batching import BATCH_SUFFIX, create_records
 from bastion.api.rest.creating import create_record
 from bastion.api.rest.encoding import read_json_body
 from bastion.api.rest.http import (
@@ -25,9 +27,10 @@ from bastion.api.rest.http import (
     request_context,
     resource_name,
 )
-from bastion.api.rest.listing import list_records
+from bastion.api.rest.listing import AGGREGATE_SUFFIX, aggregate_records, list_records
 from bastion.api.rest.problems import Problem
-from bastion.core import RecordService
+from bastion.api.rest.query_params import item_view
+from bastion.core import IdempotentRecords, RecordService, select_fields
 
 __all__ = ["resource_routes"]
 
@@ -36,22 +39,38 @@ _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def resource_routes(service: RecordService, config: RestConfig) -> list[Route]:
-    """The routes serving every resource of the service's blueprint."""
+def resource_routes(
+    service: RecordService,
+    config: RestConfig,
+    *,
+    idempotent: IdempotentRecords | None = None,
+) -> list[Route]:
+    """The routes serving every resource of the service's blueprint.
+
+    ``idempotent`` runs creates that carry ``Idempotency-Key`` (by default
+    with the default key lifetime).
+    """
+    keyed = idempotent or IdempotentRecords(records=service)
 
     async def get_record(request: Request) -> Response:
         resource = resource_name(request, service)
+        fields, expand = item_view(service.query_rules(resource), request.query_params)
         row = await service.get(
-            resource, record_id(request, resource), ctx=request_context(request)
+            resource, record_id(request, resource), ctx=request_context(request), expand=expand
         )
         tag = etag(row["version"])
         if_none_match = request.headers.get("if-none-match")
-        if if_none_match is not None and (
-            if_none_match.strip() == "*"
-            or tag in (t.strip().removeprefix("W/") for t in if_none_match.split(","))
+        # Embedded records change without this record's version: no 304 with expand.
+        if (
+            not expand
+            and if_none_match is not None
+            and (
+                if_none_match.strip() == "*"
+                or tag in (t.strip().removeprefix("W/") for t in if_none_match.split(","))
+            )
         ):
             return Response(status_code=304, headers={"ETag": tag})
-        return json_response(row, headers={"ETag": tag})
+        return json_response(select_fields(row, fields, expand), headers={"ETag": tag})
 
     async def patch_record(request: Request) -> Response:
         resource = resource_name(request, service)
@@ -88,10 +107,16 @@ def resource_routes(service: RecordService, config: RestConfig) -> list[Route]:
         return Response(status_code=204)
 
     async def list_page(request: Request) -> Response:
-        return await list_records(request, service, config)
+        return await list_records(request, service)
+
+    async def aggregate(request: Request) -> Response:
+        return await aggregate_records(request, service)
 
     async def create(request: Request) -> Response:
-        return await create_record(request, service, config)
+        return await create_record(request, service, config, keyed)
+
+    async def create_batch(request: Request) -> Response:
+        return await create_records(request, service, config, keyed)
 
     collection: dict[str, Handler] = {"GET": list_page, "HEAD": list_page, "POST": create}
     item: dict[str, Handler] = {
@@ -108,7 +133,23 @@ def resource_routes(service: RecordService, config: RestConfig) -> list[Route]:
     async def item_endpoint(request: Request) -> Response:
         return await _dispatch(request, item)
 
+    batch: dict[str, Handler] = {"POST": create_batch}
+    aggregation: dict[str, Handler] = {"GET": aggregate, "HEAD": aggregate}
+
+    async def aggregate_endpoint(request: Request) -> Response:
+        return await _dispatch(request, aggregation)
+
+    async def batch_endpoint(request: Request) -> Response:
+        return await _dispatch(request, batch)
+
     return [
+        # Before the collection: ``{resource}`` matches ``[^/]+``, colon included.
+        Route(f"{config.prefix}/{{resource}}{BATCH_SUFFIX}", batch_endpoint, methods=_ALL_METHODS),
+        Route(
+            f"{config.prefix}/{{resource}}{AGGREGATE_SUFFIX}",
+            aggregate_endpoint,
+            methods=_ALL_METHODS,
+        ),
         Route(f"{config.prefix}/{{resource}}", collection_endpoint, methods=_ALL_METHODS),
         Route(f"{config.prefix}/{{resource}}/{{id}}", item_endpoint, methods=_ALL_METHODS),
     ]

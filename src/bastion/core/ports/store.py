@@ -8,12 +8,15 @@ fields included. Adapters convert to and from their database's types.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from bastion.core.query import QuerySpec
+from bastion.core.aggregation import AggregateSpec
+from bastion.core.ports.idempotency import IdempotencyRecord
+from bastion.core.query import HasManyLink, QuerySpec
 
 __all__ = ["AfterCommit", "Row", "Store", "UnitOfWork"]
 
@@ -36,7 +39,27 @@ class UnitOfWork(Protocol):
         ...
 
     async def fetch_page(self, resource: str, spec: QuerySpec) -> list[Row]:
-        """Up to ``spec.limit + 1`` records in id order, after ``spec.after``."""
+        """Up to ``spec.limit + 1`` records matching ``spec``'s filters and search,
+        in ``spec.order``, after the position ``spec.after``."""
+        ...
+
+    async def count(self, resource: str, spec: QuerySpec) -> int:
+        """How many records match ``spec``'s filters and search (its cursor ignored)."""
+        ...
+
+    async def fetch_many(self, resource: str, record_ids: Sequence[UUID]) -> list[Row]:
+        """The records with these ids, in no particular order (missing ones left out)."""
+        ...
+
+    async def fetch_children(
+        self, link: HasManyLink, parent_ids: Sequence[UUID], limit_per_parent: int
+    ) -> list[tuple[UUID, Row]]:
+        """(parent id, record) for up to ``limit_per_parent`` linked records per parent,
+        each parent's records in id order, in one statement."""
+        ...
+
+    async def aggregate(self, resource: str, spec: AggregateSpec) -> list[Row]:
+        """Up to ``spec.max_groups + 1`` result rows, sorted by group values (nulls last)."""
         ...
 
     async def exists(self, resource: str, record_id: UUID) -> bool:
@@ -64,6 +87,29 @@ class UnitOfWork(Protocol):
 
     def after_commit(self, callback: AfterCommit) -> None:
         """Run ``callback`` once the transaction has committed (never on rollback)."""
+        ...
+
+    # Idempotency keys: stored in the command's own transaction ----------
+
+    async def idempotency_lock(self, scope: str, key: str) -> bool:
+        """Claim ``(scope, key)`` until the transaction ends; ``False`` if another
+        transaction holds it. Call it first in the transaction.
+
+        A database whose write transactions already exclude each other (SQLite)
+        returns ``True``: a duplicate waits for the first to commit instead.
+        """
+        ...
+
+    async def idempotency_get(self, scope: str, key: str) -> IdempotencyRecord | None:
+        """The record stored for the key, expired or not, or ``None``."""
+        ...
+
+    async def idempotency_put(self, record: IdempotencyRecord) -> None:
+        """Store ``record``, replacing any (expired) record of the same key."""
+        ...
+
+    async def idempotency_purge(self, *, now: datetime, limit: int) -> int:
+        """Delete up to ``limit`` records that expired before ``now``; how many went."""
         ...
 
 

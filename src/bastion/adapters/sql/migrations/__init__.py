@@ -5,9 +5,13 @@ revision file (``migrations/versions/0002_<slug>.py``) to commit with the
 project; ``apply_migrations`` runs pending revisions under a lock;
 ``migration_status`` tells what is applied, pending and not yet planned.
 Changes that can lose data are refused unless explicitly allowed.
+
+Revision files are dialect-neutral: planned on SQLite, they build the
+PostgreSQL schema too, and the other way round.
 """
 
 from bastion.adapters.sql.migrations.errors import (
+    DatabaseUnreachable,
     DestructiveChange,
     InvalidRevisionFiles,
     MigrationError,
@@ -30,6 +34,7 @@ from bastion.adapters.sql.migrations.runner import (
 )
 
 __all__ = [
+    "DatabaseUnreachable",
     "DestructiveChange",
     "InvalidRevisionFiles",
     "MigrationError",

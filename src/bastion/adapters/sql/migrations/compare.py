@@ -5,18 +5,23 @@ PostgreSQL reports ``VARCHAR(n) COLLATE "C"`` and ``'x'::character varying``,
 SQLite keeps default expressions in parentheses. Comparing raw forms would
 propose changes on every plan, so types are compared by *shape* (kind, length,
 precision, time zone) and server defaults by their normalized literal.
+
+Metadata types carry their SQLite form as a variant (see
+:mod:`bastion.adapters.sql.types`); a type is always judged in the form it
+takes on a given dialect.
 """
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from sqlalchemy.dialects import postgresql
 
-from bastion.adapters.sql.schema import Dialect
+from bastion.adapters.sql.types import DIALECTS, Dialect, for_dialect
 
 __all__ = [
     "VERSION_TABLE",
@@ -25,6 +30,7 @@ __all__ = [
     "default_literal",
     "is_widening",
     "normalize_default",
+    "type_changes_on",
     "type_shape",
 ]
 
@@ -37,8 +43,9 @@ TypeShape = tuple[str | int | bool | None, ...]
 _CAST = re.compile(r"::[\w\s\".]+(\(\d+(,\s*\d+)?\))?(\[\])?$")
 
 
-def type_shape(type_: sa.types.TypeEngine[Any]) -> TypeShape | None:
-    """The shape of ``type_``, or ``None`` for a type Bastion does not generate."""
+def type_shape(type_: sa.types.TypeEngine[Any], dialect: Dialect) -> TypeShape | None:
+    """The shape of ``type_`` on ``dialect``, or ``None`` for a type Bastion does not generate."""
+    type_ = for_dialect(type_, dialect)
     # Order matters: Text and the float types subclass String and Numeric.
     if isinstance(type_, sa.Uuid):
         return ("uuid",)
@@ -67,9 +74,24 @@ def type_shape(type_: sa.types.TypeEngine[Any]) -> TypeShape | None:
     return None
 
 
+def type_changes_on(
+    old: sa.types.TypeEngine[Any], new: sa.types.TypeEngine[Any]
+) -> tuple[Dialect, ...]:
+    """The dialects on which ``old`` and ``new`` are different column types.
+
+    A decimal's precision, for one, matters on PostgreSQL only (SQLite keeps a
+    ``BIGINT`` either way).
+    """
+    return tuple(d for d in DIALECTS if type_shape(old, d) != type_shape(new, d))
+
+
 def is_widening(old: sa.types.TypeEngine[Any], new: sa.types.TypeEngine[Any]) -> bool:
-    """Whether every value of ``old`` fits ``new`` unchanged (so the change loses nothing)."""
-    before, after = type_shape(old), type_shape(new)
+    """Whether every value of ``old`` fits ``new`` unchanged on every dialect."""
+    return all(_widens(old, new, dialect) for dialect in DIALECTS)
+
+
+def _widens(old: sa.types.TypeEngine[Any], new: sa.types.TypeEngine[Any], dialect: Dialect) -> bool:
+    before, after = type_shape(old, dialect), type_shape(new, dialect)
     if before is None or after is None:
         return False
     if before == after or (after == ("text",) and before[0] == "string"):
@@ -133,7 +155,8 @@ def _compare_type(
     inspected_type: sa.types.TypeEngine[Any],
     metadata_type: sa.types.TypeEngine[Any],
 ) -> bool | None:
-    reflected, declared = type_shape(inspected_type), type_shape(metadata_type)
+    dialect = _dialect_of(context)
+    reflected, declared = type_shape(inspected_type, dialect), type_shape(metadata_type, dialect)
     if reflected is None or declared is None:
         return None  # not a Bastion type: let Alembic decide
     return reflected != declared
@@ -147,23 +170,51 @@ def _compare_server_default(
     metadata_default: sa.schema.FetchedValue | None,
     rendered_metadata_default: str | None,
 ) -> bool:
-    return normalize_default(inspected_default) != normalize_default(rendered_metadata_default)
+    type_ = for_dialect(metadata_column.type, _dialect_of(context))
+    live = _canonical(normalize_default(inspected_default), type_)
+    return live != _canonical(normalize_default(rendered_metadata_default), type_)
 
 
-def autogenerate_options(
-    *, metadata: sa.MetaData, tables: set[str], dialect: Dialect
-) -> dict[str, Any]:
+_BOOLEAN = {"true": "1", "t": "1", "1": "1", "false": "0", "f": "0", "0": "0"}
+
+
+def _canonical(value: str | None, type_: sa.types.TypeEngine[Any]) -> str | None:
+    """``value`` as the same default always reads, whoever wrote it."""
+    if value is None:
+        return None
+    if isinstance(type_, sa.Boolean):
+        # Revisions write '1'/'0'; PostgreSQL reports them back as true/false.
+        return _BOOLEAN.get(value, value)
+    if isinstance(type_, sa.Numeric | sa.Integer):
+        try:  # '0' and '0.00' are the same NUMERIC default
+            return str(Decimal(value).normalize())
+        except ArithmeticError:
+            return value
+    return value
+
+
+def _dialect_of(context: MigrationContext) -> Dialect:
+    return "postgresql" if context.dialect.name == "postgresql" else "sqlite"
+
+
+def autogenerate_options(*, metadata: sa.MetaData, tables: set[str]) -> dict[str, Any]:
     """``MigrationContext`` options comparing only ``tables`` with ``metadata``.
 
     Args:
         metadata: The schema wanted.
-        tables: The tables Bastion owns; any other table (the user's own, the
-            version table) is never reflected, so never proposed for a drop.
-        dialect: The database's dialect; SQLite alters tables in batch mode.
+        tables: The tables compared; any other table (the user's own, the
+            version table) is never reflected, so never proposed for a drop,
+            and tables of ``metadata`` not in it are left out too.
     """
 
     def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
         return type_ != "table" or (name in tables and name != VERSION_TABLE)
+
+    def include_object(
+        obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+    ) -> bool:
+        # The metadata's side of ``include_name``: its other tables are not looked at either.
+        return type_ != "table" or name in tables
 
     return {
         "target_metadata": metadata,
@@ -171,5 +222,5 @@ def autogenerate_options(
         "compare_type": _compare_type,
         "compare_server_default": _compare_server_default,
         "include_name": include_name,
-        "render_as_batch": dialect == "sqlite",
+        "include_object": include_object,
     }

@@ -11,6 +11,11 @@ laptop):
 - A field declared with ``renamed_from`` turns the pair "drop old column, add
   new column" into a column rename, so the data stays.
 - Only Bastion's tables are compared (see :func:`autogenerate_options`).
+- Bastion's own tables (``bastion_*``) are shaped by Bastion's code, not by
+  the blueprint: every difference in them is planned, none is drift.
+
+The result holds on every dialect, whichever one the live database uses
+(see :mod:`~bastion.adapters.sql.migrations.neutral`).
 """
 
 from __future__ import annotations
@@ -23,23 +28,29 @@ from alembic.autogenerate import produce_migrations
 from alembic.migration import MigrationContext
 from alembic.operations import ops
 
+from bastion.adapters.sql.internal_tables import INTERNAL_TABLES, add_internal_tables
 from bastion.adapters.sql.migrations.compare import (
     autogenerate_options,
     default_literal,
-    type_shape,
+    type_changes_on,
 )
 from bastion.adapters.sql.migrations.drift import describe_drift
+from bastion.adapters.sql.migrations.neutral import (
+    add_unseen_changes,
+    split_by_dialect,
+    use_recorded,
+)
+from bastion.adapters.sql.migrations.operations import describe_changes
 from bastion.adapters.sql.migrations.ordering import canonical_order
 from bastion.adapters.sql.migrations.signatures import (
     ObjectKey,
     operation_key,
     schema_signatures,
-    sql_dialect,
 )
 from bastion.adapters.sql.migrations.snapshot import Rename
-from bastion.adapters.sql.schema import Dialect
+from bastion.adapters.sql.schema import NAMING_CONVENTION, Dialect
 
-__all__ = ["SchemaDiff", "compare_schema"]
+__all__ = ["SchemaDiff", "compare_schema", "internal_changes", "live_drift"]
 
 _ColumnOp = TypeVar("_ColumnOp", ops.AddColumnOp, ops.DropColumnOp)
 
@@ -76,29 +87,56 @@ def compare_schema(
         dialect: The database's dialect.
         renames: The blueprint's ``renamed_from`` declarations.
     """
-    drift = _autogenerate(connection, recorded, tables, dialect)
     upgrade = canonical_order(
         _blueprint_changes(
-            _autogenerate(connection, wanted, tables, dialect),
-            schema_signatures(recorded, dialect),
-            schema_signatures(wanted, dialect),
+            _autogenerate(connection, wanted, tables),
+            schema_signatures(recorded),
+            schema_signatures(wanted),
         )
     )
+    use_recorded(upgrade, recorded)
+    add_unseen_changes(upgrade, recorded=recorded, wanted=wanted, renames=renames)
     downgrade = upgrade.reverse()
-    comments = sql_dialect(dialect).supports_comments
-    _fold_renames(upgrade, renames, forward=True, comments=comments)
-    _fold_renames(downgrade, renames, forward=False, comments=comments)
+    _fold_renames(upgrade, renames, forward=True)
+    _fold_renames(downgrade, renames, forward=False)
+    split_by_dialect(upgrade)
+    split_by_dialect(downgrade)
     return SchemaDiff(
         upgrade=upgrade,
         downgrade=downgrade,
-        drift=describe_drift(canonical_order(drift), dialect),
+        drift=live_drift(connection, recorded=recorded, tables=tables, dialect=dialect),
     )
 
 
+def live_drift(
+    connection: sa.Connection, *, recorded: sa.MetaData, tables: set[str], dialect: Dialect
+) -> list[str]:
+    """How the database behind ``connection`` differs from ``recorded``, described.
+
+    Wrong column types are among them: a PostgreSQL database whose ids are
+    ``VARCHAR(36)`` reports each such column. Bastion's own tables are left
+    out: any difference in them is planned (see :func:`internal_changes`).
+    """
+    compared = tables - INTERNAL_TABLES
+    return describe_drift(canonical_order(_autogenerate(connection, recorded, compared)), dialect)
+
+
+def internal_changes(connection: sa.Connection, *, dialect: Dialect) -> list[str]:
+    """What a plan would change in Bastion's own tables, described (for ``migrate status``).
+
+    Their shape comes with Bastion's code, so a newer Bastion can need a
+    revision that no blueprint change asked for.
+    """
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    add_internal_tables(metadata)
+    upgrade = _autogenerate(connection, metadata, set(metadata.tables))
+    return [change.description for change in describe_changes(upgrade, dialect)]
+
+
 def _autogenerate(
-    connection: sa.Connection, metadata: sa.MetaData, tables: set[str], dialect: Dialect
+    connection: sa.Connection, metadata: sa.MetaData, tables: set[str]
 ) -> ops.UpgradeOps:
-    options = autogenerate_options(metadata=metadata, tables=tables, dialect=dialect)
+    options = autogenerate_options(metadata=metadata, tables=tables)
     context = MigrationContext.configure(connection=connection, opts=options)
     upgrade = produce_migrations(context, metadata).upgrade_ops
     assert upgrade is not None  # produce_migrations always fills it
@@ -110,7 +148,7 @@ def _blueprint_changes(
 ) -> ops.UpgradeOps:
     def asked_for(operation: ops.MigrateOperation, table: str) -> bool:
         key = operation_key(operation, table)
-        return key is None or recorded.get(key) != wanted.get(key)
+        return table in INTERNAL_TABLES or key is None or recorded.get(key) != wanted.get(key)
 
     kept: list[ops.MigrateOperation] = []
     for operation in upgrade.ops:
@@ -123,9 +161,7 @@ def _blueprint_changes(
     return ops.UpgradeOps(ops=kept)
 
 
-def _fold_renames(
-    container: ops.OpContainer, renames: list[Rename], *, forward: bool, comments: bool
-) -> None:
+def _fold_renames(container: ops.OpContainer, renames: list[Rename], *, forward: bool) -> None:
     folded: list[ops.MigrateOperation] = []
     for operation in container.ops:
         if not isinstance(operation, ops.ModifyTableOps):
@@ -142,7 +178,7 @@ def _fold_renames(
                 continue
             operation.ops.remove(dropped)
             operation.ops.remove(added)
-            renamed.append(_rename(table, dropped.to_column(), added.column, comments=comments))
+            renamed.append(_rename(table, dropped.to_column(), added.column))
         # Renames go in a batch of their own, before the table's other changes: SQLite's
         # batch mode cannot build an index on a column renamed in the same batch.
         if renamed:
@@ -164,24 +200,22 @@ def _find(batch: ops.ModifyTableOps, kind: type[_ColumnOp], column: str) -> _Col
     return None
 
 
-def _rename(
-    table: str, source: sa.Column[Any], target: sa.Column[Any], *, comments: bool
-) -> ops.AlterColumnOp:
+def _rename(table: str, source: sa.Column[Any], target: sa.Column[Any]) -> ops.AlterColumnOp:
     rename = ops.AlterColumnOp(
         table,
         source.name,
         modify_name=target.name,
         existing_type=source.type,
         existing_nullable=source.nullable,
-        existing_server_default=source.server_default,
+        existing_server_default=source.server_default or False,
         existing_comment=source.comment,
     )
-    if type_shape(source.type) != type_shape(target.type):
+    if type_changes_on(source.type, target.type):
         rename.modify_type = target.type
     if source.nullable != target.nullable:
         rename.modify_nullable = target.nullable
     if default_literal(source.server_default) != default_literal(target.server_default):
         rename.modify_server_default = target.server_default
-    if comments and source.comment != target.comment:
+    if source.comment != target.comment:
         rename.modify_comment = target.comment
     return rename

@@ -7,6 +7,7 @@ Each names what went wrong and the command that gets the user unstuck::
         ├── DestructiveChange           can lose data             (destructive_migration)
         ├── RequiredFieldWithoutDefault rows cannot satisfy it    (required_field_without_default)
         ├── MigrationsPending           revisions not applied     (migrations_pending)
+        ├── DatabaseUnreachable         cannot connect            (migration_error)
         ├── UnknownRevision             database ahead of files   (unknown_revision)
         ├── InvalidRevisionFiles        files cannot be read      (invalid_revision_files)
         └── MigrationFailed             the database refused it   (migration_failed)
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from bastion.core.errors import BastionError
 
 __all__ = [
+    "DatabaseUnreachable",
     "DestructiveChange",
     "InvalidRevisionFiles",
     "MigrationError",
@@ -82,7 +84,11 @@ class RequiredFieldWithoutDefault(MigrationError):
 
 
 class MigrationsPending(MigrationError):
-    """Revisions exist that the database has not applied yet.
+    """Revisions exist that the database has not applied yet (or it is otherwise behind).
+
+    Example, for a caller with its own sentence (``bastion serve`` in production)::
+
+        raise MigrationsPending(status.pending, detail="the schema is not up to date; ...")
 
     Attributes:
         pending: Ids of the revisions not yet applied, oldest first.
@@ -91,13 +97,36 @@ class MigrationsPending(MigrationError):
     code = "migrations_pending"
     title = "Migrations pending"
 
-    def __init__(self, pending: Sequence[str]) -> None:
-        """Build the message from the ids of the pending revisions."""
+    def __init__(self, pending: Sequence[str] = (), *, detail: str | None = None) -> None:
+        """Build the message from the ids of the pending revisions, unless ``detail`` is given.
+
+        Raises:
+            TypeError: ``pending`` is a string (a sentence belongs in ``detail``).
+        """
+        if isinstance(pending, str):
+            raise TypeError("MigrationsPending takes revision ids; pass a sentence as detail=")
         self.pending = tuple(pending)
         super().__init__(
-            f"the database has not applied {len(self.pending)} revision(s) yet "
+            detail
+            or f"the database has not applied {len(self.pending)} revision(s) yet "
             f"({', '.join(self.pending)}); run `bastion migrate apply` first, then plan again"
         )
+
+
+class DatabaseUnreachable(MigrationError):
+    """The database cannot be connected to: down, unreachable, refused, or missing.
+
+    The message names the database (password hidden) and what to check.
+    Shares ``migration_error`` with its parent.
+
+    Attributes:
+        database: The database URL, password redacted.
+    """
+
+    def __init__(self, detail: str, *, database: str) -> None:
+        """Keep the redacted URL beside the message."""
+        super().__init__(detail)
+        self.database = database
 
 
 class UnknownRevision(MigrationError):

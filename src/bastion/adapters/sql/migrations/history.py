@@ -31,7 +31,7 @@ class Revision:
     id: str
     down_revision: str | None
     message: str
-    """The first paragraph of the module docstring."""
+    """The first paragraph of the module docstring, on one line."""
     path: Path
     module: ModuleType
     """The loaded module; its ``upgrade()`` runs through ``alembic.op``."""
@@ -122,7 +122,7 @@ def load_history(migrations_dir: Path) -> History:
             Revision(
                 id=loaded.revision,
                 down_revision=down,
-                message=doc.split("\n\n", 1)[0].strip(),
+                message=" ".join(doc.split("\n\n", 1)[0].split()),
                 path=Path(loaded.path),
                 module=loaded.module,
                 snapshot=getattr(loaded.module, "BLUEPRINT_SNAPSHOT", None),

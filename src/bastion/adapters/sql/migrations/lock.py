@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bastion.adapters.sql.migrations.engine import connect, unreachable
 from bastion.adapters.sql.urls import DatabaseUrl
 
 __all__ = ["ADVISORY_LOCK_KEY", "alembic_proxy", "migration_lock"]
@@ -36,12 +37,16 @@ _proxy_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
 async def migration_lock(engine: AsyncEngine, url: DatabaseUrl) -> AsyncIterator[None]:
     """Hold the database's migration lock, waiting for any other holder to finish."""
     if url.dialect == "postgresql":
-        async with _advisory_lock(engine):
+        async with _advisory_lock(engine, url):
             yield
     elif url.driver_dsn in ("", ":memory:") or url.driver_dsn.startswith("file:"):
         yield  # a private in-memory database: nobody else can migrate it
     else:
-        async with _file_lock(f"{url.driver_dsn}.migrate.lock"):
+        try:
+            descriptor = os.open(f"{url.driver_dsn}.migrate.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise unreachable(url, exc) from exc
+        async with _file_lock(descriptor):
             yield
 
 
@@ -57,9 +62,9 @@ async def alembic_proxy() -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def _advisory_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+async def _advisory_lock(engine: AsyncEngine, url: DatabaseUrl) -> AsyncIterator[None]:
     # A connection of its own: the session lock outlives the migration's transactions.
-    async with engine.connect() as connection:
+    async with connect(engine, url) as connection:
         key = {"key": ADVISORY_LOCK_KEY}
         await connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), key)
         await connection.commit()
@@ -71,10 +76,9 @@ async def _advisory_lock(engine: AsyncEngine) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def _file_lock(path: str) -> AsyncIterator[None]:
+async def _file_lock(descriptor: int) -> AsyncIterator[None]:
     # flock (not lockf) so two opens in one process exclude each other too. Polling
-    # instead of a blocking call in a thread keeps the wait cancellable.
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    # instead of a blocking call in a thread keeps the wait cancellable. Closes ``descriptor``.
     try:
         while True:
             try:

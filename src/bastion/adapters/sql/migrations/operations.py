@@ -10,10 +10,13 @@ import sqlalchemy as sa
 from alembic.operations import ops
 
 from bastion.adapters.sql.migrations.compare import default_literal, is_widening
+from bastion.adapters.sql.migrations.neutral import OnDialect
 from bastion.adapters.sql.migrations.signatures import display_type
-from bastion.adapters.sql.schema import Dialect
+from bastion.adapters.sql.schema import Dialect, PerDialectDefault
 
 __all__ = ["Change", "describe_changes", "table_operations"]
+
+_DIALECT_NAMES: dict[Dialect, str] = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 _CONSTRAINT_KINDS = {
     "foreignkey": "foreign key",
@@ -87,12 +90,25 @@ def _describe(operation: ops.MigrateOperation, table: str, dialect: Dialect) -> 
             return [Change(f"drop {kind} {operation.constraint_name} on {table}")]
         case ops.CreateTableCommentOp() | ops.DropTableCommentOp():
             return [Change(f"change comment of table {table}")]
+        case OnDialect():
+            only = f" ({_DIALECT_NAMES[operation.dialect]} only)"
+            inner = ops.UpgradeOps(ops=operation.operations)
+            return [
+                Change(change.description + only, change.loses_data, change.unsatisfiable)
+                for change in describe_changes(inner, operation.dialect)
+            ]
+        case ops.ExecuteSQLOp():
+            return [Change(f"run SQL: {operation.sqltext}")]
     return [Change(f"{type(operation).__name__} on {table}")]
 
 
 def _add_column(table: str, column: sa.Column[Any], dialect: Dialect) -> Change:
     details = display_type(column.type, dialect)
-    default = default_literal(column.server_default)
+    default = (
+        column.server_default.literals["postgresql"]  # the value, not SQLite's scaled integer
+        if isinstance(column.server_default, PerDialectDefault)
+        else default_literal(column.server_default)
+    )
     if not column.nullable:
         details += ", NOT NULL"
     if default is not None:

@@ -6,22 +6,27 @@ Example::
                                 migrations_dir=Path("migrations"))
     print(plan.operations, plan.destructive, plan.drift)
     print(plan.sql)                      # read it, commit plan.path, then apply
+
+The revision holds on SQLite and PostgreSQL alike, whichever one it was
+planned on: develop on one, deploy on the other with the same files.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic.operations import ops
 
 from bastion.adapters.sql.migrations.diff import compare_schema
-from bastion.adapters.sql.migrations.engine import migration_engine
+from bastion.adapters.sql.migrations.engine import connect, migration_engine
 from bastion.adapters.sql.migrations.errors import (
     DestructiveChange,
     MigrationsPending,
     RequiredFieldWithoutDefault,
 )
 from bastion.adapters.sql.migrations.history import database_revision, load_history
+from bastion.adapters.sql.migrations.neutral import OnDialect
 from bastion.adapters.sql.migrations.operations import Change, describe_changes, table_operations
 from bastion.adapters.sql.migrations.preview import preview_sql
 from bastion.adapters.sql.migrations.reports import MigrationPlan
@@ -55,6 +60,7 @@ async def plan_migration(
         write: Write the revision file (``False`` only reports what it would hold).
 
     Raises:
+        DatabaseUnreachable: the database cannot be connected to.
         MigrationsPending: the database has not applied every revision yet.
         DestructiveChange: the change can lose data and ``allow_destructive`` is false.
         RequiredFieldWithoutDefault: a required field without default is added to a table.
@@ -66,7 +72,7 @@ async def plan_migration(
     wanted = build_metadata(blueprint, url.dialect)
     engine = migration_engine(url)
     try:
-        async with engine.connect() as connection:
+        async with connect(engine, url) as connection:
             pending = history.after(await connection.run_sync(database_revision))
             if pending:
                 raise MigrationsPending([revision.id for revision in pending])
@@ -75,14 +81,12 @@ async def plan_migration(
                     sync,
                     wanted=wanted,
                     recorded=recorded,
-                    tables=history.tables() | set(blueprint.resources),
+                    tables=history.tables() | set(recorded.tables) | set(wanted.tables),
                     dialect=url.dialect,
                     renames=renames,
                 )
             )
-        rescales = decimal_rescales(
-            recorded=recorded_blueprint, wanted=blueprint, renames=renames, dialect=url.dialect
-        )
+        rescales = decimal_rescales(recorded=recorded_blueprint, wanted=blueprint, renames=renames)
         changes = describe_changes(diff.upgrade, url.dialect) + [r.change for r in rescales]
         diff.upgrade.ops.extend(rescale.upgrade() for rescale in rescales)
         diff.downgrade.ops[:0] = [rescale.downgrade() for rescale in rescales]
@@ -95,13 +99,10 @@ async def plan_migration(
             history=history,
             upgrade=diff.upgrade,
             downgrade=diff.downgrade,
-            dialect=url.dialect,
             message=message or _summary(diff.upgrade),
             snapshot=snapshot_of(blueprint),
         )
-        sql = await preview_sql(
-            source=revision.source, path=revision.path, dialect=url.dialect, engine=engine
-        )
+        sql = await preview_sql(source=revision.source, path=revision.path, url=url, engine=engine)
     finally:
         await engine.dispose()
     if write:
@@ -128,7 +129,9 @@ def _refuse_unsafe(changes: list[Change], *, allow_destructive: bool) -> None:
 def _summary(upgrade: ops.UpgradeOps) -> str:
     """``create tags; alter orders``: the tables touched, by what happens to them."""
     verbs: dict[str, str] = {}
-    for table, operation in table_operations(upgrade):
+    for table, operation in _every_operation(upgrade):
+        if not table:
+            continue
         if isinstance(operation, ops.CreateTableOp):
             verbs[table] = "create"
         elif isinstance(operation, ops.DropTableOp):
@@ -139,3 +142,12 @@ def _summary(upgrade: ops.UpgradeOps) -> str:
     for table, verb in verbs.items():
         grouped.setdefault(verb, []).append(table)
     return "; ".join(f"{verb} {', '.join(tables)}" for verb, tables in grouped.items())
+
+
+def _every_operation(container: ops.OpContainer) -> Iterator[tuple[str, ops.MigrateOperation]]:
+    """Like ``table_operations``, looking inside blocks that run on one dialect."""
+    for table, operation in table_operations(container):
+        if isinstance(operation, OnDialect):
+            yield from _every_operation(ops.UpgradeOps(ops=operation.operations))
+        else:
+            yield table, operation

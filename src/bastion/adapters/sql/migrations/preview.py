@@ -20,29 +20,30 @@ from alembic.operations import Operations
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from bastion.adapters.sql.migrations.engine import connect
 from bastion.adapters.sql.migrations.lock import alembic_proxy
 from bastion.adapters.sql.migrations.signatures import sql_dialect
-from bastion.adapters.sql.schema import Dialect
+from bastion.adapters.sql.urls import DatabaseUrl
 
 __all__ = ["preview_sql"]
 
 _NOT_SHOWN = ("PRAGMA", "SELECT")  # reflection by batch mode, not part of the change
 
 
-async def preview_sql(*, source: str, path: Path, dialect: Dialect, engine: AsyncEngine) -> str:
-    """The SQL the revision module ``source`` runs on the database behind ``engine``."""
+async def preview_sql(*, source: str, path: Path, url: DatabaseUrl, engine: AsyncEngine) -> str:
+    """The SQL the revision module ``source`` runs on the database at ``url`` (via ``engine``)."""
     module = _load(source, path)
-    if dialect == "postgresql":
+    if url.dialect == "postgresql":
         buffer = io.StringIO()
         context = MigrationContext.configure(
-            dialect=sql_dialect(dialect),
+            dialect=sql_dialect(url.dialect),
             opts={"as_sql": True, "output_buffer": buffer, "literal_binds": True},
         )
         async with alembic_proxy():
             with Operations.context(context):
                 module.upgrade()
         return buffer.getvalue().strip()
-    async with engine.connect() as live:
+    async with connect(engine, url) as live:
         schema = await live.run_sync(_schema_of)
     scratch = create_async_engine("sqlite+aiosqlite://", poolclass=NullPool)
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["MigrationPlan", "MigrationStatus", "ProgressCallback", "RevisionInfo"]
@@ -55,6 +55,10 @@ class MigrationStatus:
     """Ids of revisions not yet applied, oldest first."""
     unplanned: list[str]
     """Blueprint changes that no revision covers yet (run ``bastion migrate plan``)."""
+    drift: list[str] = field(default_factory=list)
+    """How the live schema departs from what the applied revisions describe: changes
+    made by hand, or columns of the wrong type (``column orders.id is VARCHAR(36) in the
+    database, UUID in the revisions``). Empty while revisions are pending."""
 
 
 ProgressCallback = Callable[[RevisionInfo, int, int], None]

@@ -3,9 +3,10 @@
 SQLite stores a decimal as a BIGINT holding the value times ``10**scale``, so
 changing a field's ``scale`` leaves the column type as it was while every
 stored value would silently mean something else (1.50 stored as 150 read back
-as 0.150). The revision therefore rescales the stored integers itself. A
-smaller scale rounds digits away, which counts as destructive. (PostgreSQL
-changes the ``NUMERIC`` type instead, and Alembic sees that on its own.)
+as 0.150). The revision therefore rescales the stored integers itself, in a
+block that runs on SQLite only, whichever dialect planned it. A smaller scale
+rounds digits away, which counts as destructive. (PostgreSQL changes the
+``NUMERIC`` type instead, which the revision does on PostgreSQL only.)
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from dataclasses import dataclass
 
 from alembic.operations import ops
 
+from bastion.adapters.sql.migrations.neutral import OnDialect
 from bastion.adapters.sql.migrations.operations import Change
 from bastion.adapters.sql.migrations.snapshot import Rename
-from bastion.adapters.sql.schema import Dialect
 from bastion.blueprint import AnyField, Blueprint, DecimalField, IntegerField
 
 __all__ = ["Rescale", "decimal_rescales"]
@@ -43,13 +44,17 @@ class Rescale:
             return Change(text, f"the last {dropped} decimal place(s) of each value are rounded")
         return Change(text)
 
-    def upgrade(self) -> ops.ExecuteSQLOp:
-        """The UPDATE moving stored values to the new scale."""
-        return ops.ExecuteSQLOp(self._update(self.new_scale - self.old_scale))
+    def upgrade(self) -> OnDialect:
+        """The UPDATE moving stored values to the new scale, on SQLite."""
+        return OnDialect(
+            "sqlite", [ops.ExecuteSQLOp(self._update(self.new_scale - self.old_scale))]
+        )
 
-    def downgrade(self) -> ops.ExecuteSQLOp:
-        """The UPDATE moving stored values back to the old scale."""
-        return ops.ExecuteSQLOp(self._update(self.old_scale - self.new_scale))
+    def downgrade(self) -> OnDialect:
+        """The UPDATE moving stored values back to the old scale, on SQLite."""
+        return OnDialect(
+            "sqlite", [ops.ExecuteSQLOp(self._update(self.old_scale - self.new_scale))]
+        )
 
     def _update(self, shift: int) -> str:
         column, factor = f'"{self.column}"', 10 ** abs(shift)
@@ -59,19 +64,18 @@ class Rescale:
             # Integer division truncates toward zero; adding half first rounds half away from it.
             half = factor // 2
             value = f"({column} + CASE WHEN {column} < 0 THEN -{half} ELSE {half} END) / {factor}"
-        return f'UPDATE "{self.table}" SET {column} = {value} WHERE {column} IS NOT NULL'
+        # NULL stays NULL through the arithmetic: no WHERE needed.
+        return f'UPDATE "{self.table}" SET {column} = {value}'
 
 
 def decimal_rescales(
-    *, recorded: Blueprint, wanted: Blueprint, renames: list[Rename], dialect: Dialect
+    *, recorded: Blueprint, wanted: Blueprint, renames: list[Rename]
 ) -> list[Rescale]:
-    """The numeric columns whose stored scale changes from ``recorded`` to ``wanted`` on SQLite.
+    """The numeric columns whose stored scale (on SQLite) changes from ``recorded`` to ``wanted``.
 
     Integers count as scale 0: an integer field turned decimal (or back) shares
     the BIGINT column, so its values need rescaling too.
     """
-    if dialect != "sqlite":
-        return []
     previous_names = {(table, new): old for table, old, new in renames}
     rescales: list[Rescale] = []
     for table, resource in wanted.resources.items():

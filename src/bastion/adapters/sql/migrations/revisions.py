@@ -3,6 +3,17 @@
 A revision file is deterministic: the same history and blueprint change give
 the same bytes, id included (its hex part is a digest of the content), so a
 plan re-run on another machine produces an identical file.
+
+It is also dialect-neutral: types carry their SQLite variant
+(``sa.Uuid().with_variant(sa.String(length=36), "sqlite")``), operations are
+written in batch mode (which SQLite needs and PostgreSQL runs as plain
+``ALTER TABLE``), and what differs between the databases is chosen when the
+revision runs::
+
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute('UPDATE "orders" SET "total" = "total" * 10 WHERE "total" IS NOT NULL')
+
+The code is laid out as ``ruff format`` would (see :mod:`.layout`).
 """
 
 from __future__ import annotations
@@ -10,18 +21,22 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from alembic.autogenerate import render_python_code
+from alembic.autogenerate import render_python_code, renderers
 from alembic.autogenerate.api import AutogenContext
+from alembic.autogenerate.render import render_op
 from alembic.migration import MigrationContext
 from alembic.operations import ops
 
 from bastion.adapters.sql.migrations.history import History
+from bastion.adapters.sql.migrations.layout import WIDTH, format_assignment, format_block
+from bastion.adapters.sql.migrations.neutral import CastingAlterColumnOp, OnDialect
 from bastion.adapters.sql.migrations.signatures import sql_dialect
-from bastion.adapters.sql.schema import Dialect
+from bastion.adapters.sql.schema import PerDialectDefault
 
 __all__ = ["RevisionFile", "render_revision", "write_revision"]
 
@@ -31,19 +46,18 @@ Revision ID: {revision}
 Revises: {down_revision}
 
 Planned by Bastion from the blueprint; read it before `bastion migrate apply`.
+It runs on SQLite and PostgreSQL alike, whichever one it was planned on.
 BLUEPRINT_SNAPSHOT is the schema this revision leaves behind: later plans
 compare the live database with it to report changes made by hand (drift).
 """
 
-from alembic import op
-import sqlalchemy as sa
 {imports}
-revision = {revision!r}
-down_revision = {down_revision!r}
+revision = {revision_literal}
+down_revision = {down_revision_literal}
 branch_labels = None
 depends_on = None
 
-BLUEPRINT_SNAPSHOT = {snapshot}
+{snapshot}
 
 
 def upgrade() -> None:
@@ -54,8 +68,7 @@ def downgrade() -> None:
 {downgrade}
 '''
 
-
-_WIDTH = 99
+_ON_SQLITE = 'op.get_bind().dialect.name == "sqlite"'
 
 
 @dataclass(frozen=True)
@@ -72,7 +85,6 @@ def render_revision(
     history: History,
     upgrade: ops.UpgradeOps,
     downgrade: ops.DowngradeOps,
-    dialect: Dialect,
     message: str,
     snapshot: dict[str, Any],
 ) -> RevisionFile:
@@ -82,16 +94,14 @@ def render_revision(
         history: The existing revisions.
         upgrade: What the revision does.
         downgrade: What undoes it.
-        dialect: The database's dialect (types and batch mode depend on it).
         message: One line saying what changed; it names the file too.
         snapshot: The blueprint snapshot after the revision.
     """
-    imports: set[str] = set()
-    upgrade_code = _render(upgrade, dialect, imports)
-    downgrade_code = _render(downgrade, dialect, imports)
+    upgrade_code = _render(upgrade)
+    downgrade_code = _render(downgrade)
     head = history.head
     down_revision = head.id if head else None
-    snapshot_text = _literal(snapshot, indent=0, used=len("BLUEPRINT_SNAPSHOT = "))
+    snapshot_text = format_assignment("BLUEPRINT_SNAPSHOT", snapshot)
     digest = hashlib.sha256(
         "\0".join([down_revision or "", upgrade_code, downgrade_code, snapshot_text]).encode()
     ).hexdigest()[:12]
@@ -99,10 +109,12 @@ def render_revision(
     revision = f"{number:04d}_{digest}"
     line = " ".join(message.replace('"""', "'''").replace("\\", "/").split())
     source = _TEMPLATE.format(
-        message=line,
+        message=textwrap.fill(line, WIDTH) or "revision",
         revision=revision,
         down_revision=down_revision,
-        imports="".join(f"{statement}\n" for statement in sorted(imports)),
+        imports=_imports(upgrade_code + downgrade_code),
+        revision_literal=format_assignment("x", revision).removeprefix("x = "),
+        down_revision_literal=format_assignment("x", down_revision).removeprefix("x = "),
         snapshot=snapshot_text,
         upgrade=upgrade_code,
         downgrade=downgrade_code,
@@ -119,46 +131,48 @@ def write_revision(revision: RevisionFile) -> None:
     os.replace(partial, revision.path)
 
 
-def _render(
-    container: ops.UpgradeOps | ops.DowngradeOps, dialect: Dialect, imports: set[str]
-) -> str:
-    contexts: list[AutogenContext] = []
-
-    def spy(kind: str, obj: Any, autogen_context: AutogenContext) -> Literal[False]:
-        # render_python_code keeps the imports a type needs (e.g. JSONB) in a
-        # context it does not return; catching that context recovers them.
-        contexts.append(autogen_context)
-        return False
-
+def _render(container: ops.UpgradeOps | ops.DowngradeOps) -> str:
+    """The body of ``upgrade()`` or ``downgrade()``, the same whichever dialect planned it."""
     code = render_python_code(
         container,
-        render_as_batch=dialect == "sqlite",
-        render_item=spy,
-        migration_context=MigrationContext.configure(dialect=sql_dialect(dialect)),
+        render_as_batch=True,
+        render_item=_render_item,
+        migration_context=MigrationContext.configure(dialect=sql_dialect("postgresql")),
     )
-    for context in contexts[:1]:
-        imports.update(context.imports)
     lines = [line for line in code.splitlines() if not line.strip().startswith("# ###")]
-    body = "\n".join(line.rstrip() for line in lines).strip("\n")
-    return body if body.strip() else "    pass"
+    return format_block("\n".join(lines), indent=4)
 
 
-def _literal(value: Any, *, indent: int, used: int) -> str:
-    """``value`` as a Python literal, one item per line where it does not fit on one."""
-    flat = repr(value)
-    if used + len(flat) <= _WIDTH or not isinstance(value, dict | list) or not value:
-        return flat
-    pad = " " * (indent + 4)
-    if isinstance(value, dict):
-        items = []
-        for key, item in value.items():
-            prefix = f"{pad}{key!r}: "
-            items.append(f"{prefix}{_literal(item, indent=indent + 4, used=len(prefix))},")
-        opening, closing = "{", "}"
-    else:
-        items = [f"{pad}{_literal(item, indent=indent + 4, used=len(pad))}," for item in value]
-        opening, closing = "[", "]"
-    return "\n".join([opening, *items, " " * indent + closing])
+def _imports(code: str) -> str:
+    """The import lines ``code`` needs, in the order ruff's isort wants them."""
+    lines = []
+    if re.search(r"\bsa\.", code):
+        lines.append("import sqlalchemy as sa")
+    lines.append("from alembic import op")
+    if re.search(r"\bpostgresql\.", code):
+        lines.append("from sqlalchemy.dialects import postgresql")
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+    if kind == "server_default" and isinstance(obj, PerDialectDefault):
+        return f"{obj.literals['sqlite']!r} if {_ON_SQLITE} else {obj.literals['postgresql']!r}"
+    return False
+
+
+@renderers.dispatch_for(OnDialect, replace=True)
+def _render_on_dialect(autogen_context: AutogenContext, operation: OnDialect) -> list[str]:
+    lines = [f"if op.get_bind().dialect.name == {operation.dialect!r}:"]
+    for inner in operation.operations:
+        lines += render_op(autogen_context, inner)
+    return [*lines, ""]  # a blank line closes the block for Alembic's printer
+
+
+@renderers.dispatch_for(CastingAlterColumnOp, replace=True)
+def _render_casting_alter(autogen_context: AutogenContext, operation: CastingAlterColumnOp) -> str:
+    # Alembic's renderer drops ``postgresql_using``; add it before the closing parenthesis.
+    text = str(renderers.dispatch(ops.AlterColumnOp)(autogen_context, operation))
+    return f"{text[:-1]}, postgresql_using={operation.using!r})"
 
 
 def _slug(message: str) -> str:

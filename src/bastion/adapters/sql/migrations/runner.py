@@ -19,7 +19,8 @@ from alembic.util import CommandError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bastion.adapters.sql.migrations.compare import VERSION_TABLE
-from bastion.adapters.sql.migrations.engine import migration_engine
+from bastion.adapters.sql.migrations.diff import internal_changes, live_drift
+from bastion.adapters.sql.migrations.engine import connect, migration_engine
 from bastion.adapters.sql.migrations.errors import MigrationFailed
 from bastion.adapters.sql.migrations.history import (
     History,
@@ -64,6 +65,7 @@ async def apply_migrations(
         The revisions applied, oldest first (empty when the database was up to date).
 
     Raises:
+        DatabaseUnreachable: the database cannot be connected to.
         MigrationFailed: the database refused a revision; earlier ones stay applied.
     """
     url = parse_database_url(database_url)
@@ -71,7 +73,7 @@ async def apply_migrations(
     engine = migration_engine(url)
     applied: list[RevisionInfo] = []
     try:
-        async with migration_lock(engine, url), engine.connect() as connection:
+        async with migration_lock(engine, url), connect(engine, url) as connection:
             pending = history.after(await connection.run_sync(database_revision))
             await connection.commit()
             for position, revision in enumerate(pending, start=1):
@@ -88,20 +90,36 @@ async def apply_migrations(
 async def migration_status(
     *, blueprint: Blueprint, database_url: str, migrations_dir: Path
 ) -> MigrationStatus:
-    """Which revisions the database has applied, and what the blueprint changes beyond them."""
+    """Which revisions the database has applied, what the blueprint changes beyond them,
+    and how the live schema departs from the revisions (drift, wrong column types included).
+
+    Raises:
+        DatabaseUnreachable: the database cannot be connected to.
+    """
     url = parse_database_url(database_url)
     history = load_history(migrations_dir)
+    head, recorded, renames = history.head, history.schema(), renames_of(blueprint)
+    recorded_metadata = build_metadata(recorded, url.dialect)
+    tables = history.tables() | set(recorded_metadata.tables)
     engine = migration_engine(url)
     try:
-        async with engine.connect() as connection:
+        async with connect(engine, url) as connection:
             current = await connection.run_sync(database_revision)
+            pending = {revision.id for revision in history.after(current)}
+            # Behind the revisions, the schema differs from the last one by design.
+            drift, internal = [], []
+            if not pending:
+                drift = await connection.run_sync(
+                    lambda sync: live_drift(
+                        sync, recorded=recorded_metadata, tables=tables, dialect=url.dialect
+                    )
+                )
+                internal = await connection.run_sync(
+                    lambda sync: internal_changes(sync, dialect=url.dialect)
+                )
     finally:
         await engine.dispose()
-    pending = {revision.id for revision in history.after(current)}
-    head, recorded, renames = history.head, history.schema(), renames_of(blueprint)
-    rescales = decimal_rescales(
-        recorded=recorded, wanted=blueprint, renames=renames, dialect=url.dialect
-    )
+    rescales = decimal_rescales(recorded=recorded, wanted=blueprint, renames=renames)
     return MigrationStatus(
         revisions=[
             RevisionInfo(r.id, r.message, r.id not in pending, r.path) for r in history.revisions
@@ -110,12 +128,14 @@ async def migration_status(
         head=head.id if head else None,
         pending=[r.id for r in history.revisions if r.id in pending],
         unplanned=unplanned_changes(
-            build_metadata(recorded, url.dialect),
+            recorded_metadata,
             build_metadata(blueprint, url.dialect),
             dialect=url.dialect,
             renames=renames,
         )
-        + [rescale.change.description for rescale in rescales],
+        + [rescale.change.description for rescale in rescales]
+        + internal,
+        drift=drift,
     )
 
 
@@ -125,20 +145,35 @@ async def sync_schema_for_development(
     database_url: str,
     migrations_dir: Path,
     on_progress: ProgressCallback | None = None,
+    allow_destructive: bool = False,
 ) -> list[RevisionInfo]:
     """What ``bastion serve`` does in development: apply, plan what is left, apply that.
+
+    Args:
+        blueprint: The blueprint to serve.
+        database_url: The development database.
+        migrations_dir: The project's migrations folder; a planned revision is written there.
+        on_progress: Called after each revision applied (see :func:`apply_migrations`).
+        allow_destructive: Plan and apply changes that can lose data too
+            (``bastion serve --allow-destructive``).
 
     Returns:
         Every revision applied, including one planned (and written) here.
 
     Raises:
-        DestructiveChange: the blueprint change can lose data; plan it explicitly.
+        DatabaseUnreachable: the database cannot be connected to.
+        DestructiveChange: the blueprint change can lose data and ``allow_destructive``
+            is false.
+        RequiredFieldWithoutDefault: a required field without default is added to a table.
     """
     applied = await apply_migrations(
         database_url=database_url, migrations_dir=migrations_dir, on_progress=on_progress
     )
     plan = await plan_migration(
-        blueprint=blueprint, database_url=database_url, migrations_dir=migrations_dir
+        blueprint=blueprint,
+        database_url=database_url,
+        migrations_dir=migrations_dir,
+        allow_destructive=allow_destructive,
     )
     if plan.revision is not None:
         applied += await apply_migrations(

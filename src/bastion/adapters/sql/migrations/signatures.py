@@ -4,6 +4,10 @@ Two uses: telling which live differences the blueprint asked for (an object
 whose signature is the same in the last revision's snapshot and in the
 blueprint was changed by hand, not by the blueprint), and listing the
 blueprint changes no revision covers yet for ``migrate status``.
+
+Signatures hold what an object is on *every* dialect (the type compiled for
+each, comments although SQLite drops them), so a change that only shows on
+PostgreSQL still counts when the plan runs on SQLite.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from alembic.operations import ops
 
 from bastion.adapters.sql.migrations.compare import default_literal
 from bastion.adapters.sql.migrations.snapshot import Rename
-from bastion.adapters.sql.schema import Dialect
+from bastion.adapters.sql.schema import Dialect, PerDialectDefault
+from bastion.adapters.sql.types import DIALECTS
 
 __all__ = [
     "ObjectKey",
@@ -45,32 +50,32 @@ def display_type(type_: sa.types.TypeEngine[Any], dialect: Dialect) -> str:
     return compiled.split(_COLLATE, 1)[0]
 
 
-def _column_signature(column: sa.Column[Any], dialect: Dialect, *, comments: bool) -> str:
+def _column_signature(column: sa.Column[Any]) -> str:
     references = sorted(f"{fk.target_fullname}:{fk.ondelete}" for fk in column.foreign_keys)
+    default = column.server_default
+    literals = (
+        sorted(default.literals.items())
+        if isinstance(default, PerDialectDefault)
+        else default_literal(default)
+    )
     return "|".join(
         [
-            str(column.type.compile(dialect=sql_dialect(dialect))),
+            *(str(column.type.compile(dialect=sql_dialect(d))) for d in DIALECTS),
             f"nullable={column.nullable}",
-            f"default={default_literal(column.server_default)}",
-            f"comment={column.comment if comments else None}",
+            f"default={literals}",
+            f"comment={column.comment}",
             *references,
         ]
     )
 
 
-def schema_signatures(metadata: sa.MetaData, dialect: Dialect) -> dict[ObjectKey, str]:
-    """A signature for every table, column and index of ``metadata``, in declaration order.
-
-    Comments count only where the database stores them (not on SQLite).
-    """
+def schema_signatures(metadata: sa.MetaData) -> dict[ObjectKey, str]:
+    """A signature for every table, column and index of ``metadata``, in declaration order."""
     signatures: dict[ObjectKey, str] = {}
-    comments = sql_dialect(dialect).supports_comments
     for table in metadata.tables.values():
-        signatures["table", table.name, ""] = f"comment={table.comment if comments else None}"
+        signatures["table", table.name, ""] = f"comment={table.comment}"
         for column in table.columns:
-            signatures["column", table.name, column.name] = _column_signature(
-                column, dialect, comments=comments
-            )
+            signatures["column", table.name, column.name] = _column_signature(column)
         for index in sorted(table.indexes, key=lambda index: str(index.name)):
             columns = ",".join(str(getattr(c, "name", c)) for c in index.expressions)
             signatures["index", table.name, str(index.name)] = f"unique={index.unique}:{columns}"
@@ -108,8 +113,11 @@ def operation_key(operation: ops.MigrateOperation, table: str) -> ObjectKey | No
 def unplanned_changes(
     before: sa.MetaData, after: sa.MetaData, *, dialect: Dialect, renames: list[Rename]
 ) -> list[str]:
-    """What changes from ``before`` (the last revision) to ``after`` (the blueprint)."""
-    old, new = schema_signatures(before, dialect), schema_signatures(after, dialect)
+    """What changes from ``before`` (the last revision) to ``after`` (the blueprint).
+
+    ``dialect`` only chooses how column types are shown.
+    """
+    old, new = schema_signatures(before), schema_signatures(after)
     created = [t for t in after.tables if t not in before.tables]
     dropped = [t for t in before.tables if t not in after.tables]
     changes = [f"create table {t}" for t in created] + [f"drop table {t}" for t in dropped]

@@ -1,17 +1,19 @@
-"""the shop: customers, products, orders, tags
+"""create the shop
 
-Revision ID: 0001_1656c83248ff
+Revision ID: 0001_0366d3ece50d
 Revises: None
 
 Planned by Bastion from the blueprint; read it before `bastion migrate apply`.
+It runs on SQLite and PostgreSQL alike, whichever one it was planned on.
 BLUEPRINT_SNAPSHOT is the schema this revision leaves behind: later plans
 compare the live database with it to report changes made by hand (drift).
 """
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
-revision = "0001_1656c83248ff"
+revision = "0001_0366d3ece50d"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -27,6 +29,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                     "max_length": 200,
                 },
                 "email": {
@@ -35,6 +40,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": True,
                     "description": None,
                     "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                     "max_length": 320,
                 },
                 "phone": {
@@ -43,6 +51,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": "International format, e.g. +44 20 7946 0958.",
                     "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                     "max_length": 32,
                 },
                 "vip": {
@@ -51,6 +62,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": False,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                 },
                 "api_secret": {
                     "type": "string",
@@ -58,6 +72,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": "Sent by the customer's integration; never served back.",
                     "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                     "max_length": 128,
                 },
             },
@@ -72,6 +89,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": True,
                     "description": None,
                     "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                     "max_length": 32,
                 },
                 "name": {
@@ -80,6 +100,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                     "max_length": 200,
                 },
                 "description": {
@@ -88,6 +111,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                     "max_length": 10000,
                 },
                 "price": {
@@ -96,6 +122,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                     "precision": 10,
                     "scale": 2,
                 },
@@ -105,6 +134,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": 0,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                 },
                 "attributes": {
                     "type": "json",
@@ -112,6 +144,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": "Free-form details: size, colour, material.",
                     "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                 },
                 "status": {
                     "type": "enum",
@@ -119,6 +154,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": "draft",
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                     "values": ["draft", "active", "archived"],
                 },
             },
@@ -133,6 +171,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                     "resource": "customers",
                     "on_delete": "restrict",
                 },
@@ -142,6 +183,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": True,
                     "description": None,
                     "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                     "max_length": 20,
                 },
                 "status": {
@@ -150,6 +194,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": "pending",
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                     "values": ["pending", "paid", "shipped", "cancelled"],
                 },
                 "placed_at": {
@@ -158,6 +205,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                 },
                 "total": {
                     "type": "decimal",
@@ -165,6 +215,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": "0.00",
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                     "precision": 12,
                     "scale": 2,
                 },
@@ -187,6 +240,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                     "resource": "orders",
                     "on_delete": "cascade",
                 },
@@ -196,6 +252,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                     "resource": "products",
                     "on_delete": "restrict",
                 },
@@ -205,6 +264,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                 },
                 "unit_price": {
                     "type": "decimal",
@@ -212,6 +274,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                     "precision": 10,
                     "scale": 2,
                 },
@@ -227,6 +292,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": True,
                     "description": None,
                     "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                     "max_length": 50,
                 },
             },
@@ -241,6 +309,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                     "resource": "products",
                     "on_delete": "cascade",
                 },
@@ -250,6 +321,9 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
                     "resource": "tags",
                     "on_delete": "cascade",
                 },
@@ -262,23 +336,78 @@ BLUEPRINT_SNAPSHOT = {
 
 def upgrade() -> None:
     op.create_table(
+        "bastion_idempotency_keys",
+        sa.Column(
+            "scope",
+            sa.String(length=512, collation="C").with_variant(sa.String(length=512), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "key",
+            sa.String(length=255, collation="C").with_variant(sa.String(length=255), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "endpoint",
+            sa.String(length=512, collation="C").with_variant(sa.String(length=512), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=False),
+        sa.Column("headers", sa.Text(), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "expires_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("scope", "key", name=op.f("pk_bastion_idempotency_keys")),
+        comment="Used idempotency keys and the responses to replay (Bastion's own)",
+    )
+    with op.batch_alter_table("bastion_idempotency_keys", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_bastion_idempotency_keys_expires_at", ["expires_at"], unique=False
+        )
+
+    op.create_table(
         "customers",
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("created_at", sa.String(length=27), nullable=False),
-        sa.Column("updated_at", sa.String(length=27), nullable=False),
+        sa.Column("id", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
         sa.Column("version", sa.BigInteger(), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("email", sa.String(length=320), nullable=False),
+        sa.Column(
+            "name",
+            sa.String(length=200, collation="C").with_variant(sa.String(length=200), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "email",
+            sa.String(length=320, collation="C").with_variant(sa.String(length=320), "sqlite"),
+            nullable=False,
+        ),
         sa.Column(
             "phone",
-            sa.String(length=32),
+            sa.String(length=32, collation="C").with_variant(sa.String(length=32), "sqlite"),
             nullable=True,
             comment="International format, e.g. +44 20 7946 0958.",
         ),
         sa.Column("vip", sa.Boolean(), server_default="0", nullable=True),
         sa.Column(
             "api_secret",
-            sa.String(length=128),
+            sa.String(length=128, collation="C").with_variant(sa.String(length=128), "sqlite"),
             nullable=True,
             comment="Sent by the customer's integration; never served back.",
         ),
@@ -290,22 +419,49 @@ def upgrade() -> None:
 
     op.create_table(
         "products",
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("created_at", sa.String(length=27), nullable=False),
-        sa.Column("updated_at", sa.String(length=27), nullable=False),
+        sa.Column("id", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
         sa.Column("version", sa.BigInteger(), nullable=False),
-        sa.Column("sku", sa.String(length=32), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("description", sa.Text(), nullable=True),
-        sa.Column("price", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "sku",
+            sa.String(length=32, collation="C").with_variant(sa.String(length=32), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "name",
+            sa.String(length=200, collation="C").with_variant(sa.String(length=200), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "description", sa.Text(collation="C").with_variant(sa.Text(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "price",
+            sa.Numeric(precision=10, scale=2).with_variant(sa.BigInteger(), "sqlite"),
+            nullable=False,
+        ),
         sa.Column("stock", sa.BigInteger(), server_default="0", nullable=True),
         sa.Column(
             "attributes",
-            sa.Text(),
+            postgresql.JSONB(astext_type=sa.Text()).with_variant(sa.Text(), "sqlite"),
             nullable=True,
             comment="Free-form details: size, colour, material.",
         ),
-        sa.Column("status", sa.String(length=64), server_default="draft", nullable=True),
+        sa.Column(
+            "status",
+            sa.String(length=64, collation="C").with_variant(sa.String(length=64), "sqlite"),
+            server_default="draft",
+            nullable=True,
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_products")),
         comment="What the shop sells. Only active products can be ordered.",
     )
@@ -315,11 +471,23 @@ def upgrade() -> None:
 
     op.create_table(
         "tags",
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("created_at", sa.String(length=27), nullable=False),
-        sa.Column("updated_at", sa.String(length=27), nullable=False),
+        sa.Column("id", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
         sa.Column("version", sa.BigInteger(), nullable=False),
-        sa.Column("name", sa.String(length=50), nullable=False),
+        sa.Column(
+            "name",
+            sa.String(length=50, collation="C").with_variant(sa.String(length=50), "sqlite"),
+            nullable=False,
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tags")),
     )
     with op.batch_alter_table("tags", schema=None) as batch_op:
@@ -327,15 +495,43 @@ def upgrade() -> None:
 
     op.create_table(
         "orders",
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("created_at", sa.String(length=27), nullable=False),
-        sa.Column("updated_at", sa.String(length=27), nullable=False),
+        sa.Column("id", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
         sa.Column("version", sa.BigInteger(), nullable=False),
-        sa.Column("customer", sa.String(length=36), nullable=False),
-        sa.Column("number", sa.String(length=20), nullable=True),
-        sa.Column("status", sa.String(length=64), server_default="pending", nullable=True),
-        sa.Column("placed_at", sa.String(length=27), nullable=True),
-        sa.Column("total", sa.BigInteger(), server_default="0", nullable=True),
+        sa.Column(
+            "customer", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "number",
+            sa.String(length=20, collation="C").with_variant(sa.String(length=20), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column(
+            "status",
+            sa.String(length=64, collation="C").with_variant(sa.String(length=64), "sqlite"),
+            server_default="pending",
+            nullable=True,
+        ),
+        sa.Column(
+            "placed_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column(
+            "total",
+            sa.Numeric(precision=12, scale=2).with_variant(sa.BigInteger(), "sqlite"),
+            server_default="0" if op.get_bind().dialect.name == "sqlite" else "0.00",
+            nullable=True,
+        ),
         sa.ForeignKeyConstraint(
             ["customer"], ["customers.id"], name=op.f("fk_orders_customer"), ondelete="RESTRICT"
         ),
@@ -343,19 +539,28 @@ def upgrade() -> None:
         comment="A customer's order; its number is given by a hook.",
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.create_index("ix_orders_customer", ["customer"], unique=False)
         batch_op.create_index("ix_orders_customer_status", ["customer", "status"], unique=False)
         batch_op.create_index("orders_by_customer_recent", ["customer", "placed_at"], unique=False)
         batch_op.create_index("uq_orders_number", ["number"], unique=True)
 
     op.create_table(
         "product_tags",
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("created_at", sa.String(length=27), nullable=False),
-        sa.Column("updated_at", sa.String(length=27), nullable=False),
+        sa.Column("id", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
         sa.Column("version", sa.BigInteger(), nullable=False),
-        sa.Column("product", sa.String(length=36), nullable=False),
-        sa.Column("tag", sa.String(length=36), nullable=False),
+        sa.Column(
+            "product", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False
+        ),
+        sa.Column("tag", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
         sa.ForeignKeyConstraint(
             ["product"], ["products.id"], name=op.f("fk_product_tags_product"), ondelete="CASCADE"
         ),
@@ -366,20 +571,33 @@ def upgrade() -> None:
         comment="Joins products and tags (many-to-many).",
     )
     with op.batch_alter_table("product_tags", schema=None) as batch_op:
-        batch_op.create_index("ix_product_tags_product", ["product"], unique=False)
         batch_op.create_index("ix_product_tags_tag", ["tag"], unique=False)
         batch_op.create_index("uq_product_tags_product_tag", ["product", "tag"], unique=True)
 
     op.create_table(
         "order_items",
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("created_at", sa.String(length=27), nullable=False),
-        sa.Column("updated_at", sa.String(length=27), nullable=False),
+        sa.Column("id", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
         sa.Column("version", sa.BigInteger(), nullable=False),
-        sa.Column("order", sa.String(length=36), nullable=False),
-        sa.Column("product", sa.String(length=36), nullable=False),
+        sa.Column("order", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "product", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False
+        ),
         sa.Column("quantity", sa.BigInteger(), nullable=False),
-        sa.Column("unit_price", sa.BigInteger(), nullable=True),
+        sa.Column(
+            "unit_price",
+            sa.Numeric(precision=10, scale=2).with_variant(sa.BigInteger(), "sqlite"),
+            nullable=True,
+        ),
         sa.ForeignKeyConstraint(
             ["order"], ["orders.id"], name=op.f("fk_order_items_order"), ondelete="CASCADE"
         ),
@@ -390,7 +608,6 @@ def upgrade() -> None:
         comment="One line of an order; the unit price is copied from the product.",
     )
     with op.batch_alter_table("order_items", schema=None) as batch_op:
-        batch_op.create_index("ix_order_items_order", ["order"], unique=False)
         batch_op.create_index("ix_order_items_product", ["product"], unique=False)
         batch_op.create_index("uq_order_items_order_product", ["order", "product"], unique=True)
 
@@ -399,20 +616,17 @@ def downgrade() -> None:
     with op.batch_alter_table("order_items", schema=None) as batch_op:
         batch_op.drop_index("uq_order_items_order_product")
         batch_op.drop_index("ix_order_items_product")
-        batch_op.drop_index("ix_order_items_order")
 
     op.drop_table("order_items")
     with op.batch_alter_table("product_tags", schema=None) as batch_op:
         batch_op.drop_index("uq_product_tags_product_tag")
         batch_op.drop_index("ix_product_tags_tag")
-        batch_op.drop_index("ix_product_tags_product")
 
     op.drop_table("product_tags")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index("uq_orders_number")
         batch_op.drop_index("orders_by_customer_recent")
         batch_op.drop_index("ix_orders_customer_status")
-        batch_op.drop_index("ix_orders_customer")
 
     op.drop_table("orders")
     with op.batch_alter_table("tags", schema=None) as batch_op:
@@ -428,3 +642,7 @@ def downgrade() -> None:
         batch_op.drop_index("uq_customers_email")
 
     op.drop_table("customers")
+    with op.batch_alter_table("bastion_idempotency_keys", schema=None) as batch_op:
+        batch_op.drop_index("ix_bastion_idempotency_keys_expires_at")
+
+    op.drop_table("bastion_idempotency_keys")
