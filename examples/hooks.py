@@ -54,7 +54,8 @@ async def price_the_item(event: HookEvent) -> None:
             errors=(FieldError("/product", f"is {product['status']}, not active"),),
         )
     # On an update the stock already holds back the quantity ordered before.
-    available = product["stock"] + (0 if product_changed else previous.get("quantity", 0))
+    stock = product["stock"] or 0  # a product whose stock was cleared has none
+    available = stock + (0 if product_changed else previous.get("quantity", 0))
     if event.record["quantity"] > available:
         raise Rejected(
             f"only {available} of product {product['sku']} can be ordered: that is the stock",
@@ -69,7 +70,8 @@ async def price_the_item(event: HookEvent) -> None:
 async def _take_stock(event: HookEvent, product_id: UUID, quantity: int) -> None:
     product = await event.records.get("products", product_id, for_update=True)
     if product is not None and quantity:
-        await event.records.update("products", product_id, {"stock": product["stock"] - quantity})
+        stock = product["stock"] or 0
+        await event.records.update("products", product_id, {"stock": stock - quantity})
 
 
 async def _add_to_total(event: HookEvent, item: dict[str, Any], sign: int) -> None:

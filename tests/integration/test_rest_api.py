@@ -67,6 +67,7 @@ SHOP = Blueprint(
             require_if_match=False,
         ),
         "contracts": Resource(fields={"title": StringField()}, require_if_match=True),
+        "coupons": Resource(fields={"code": StringField(pattern=r"^[A-Z0-9-]+$")}),
     },
 )
 
@@ -536,3 +537,21 @@ async def test_concurrent_patches_never_lose_an_update(api: httpx.AsyncClient) -
     assert 25 <= successes <= 26
     final = (await api.get(url)).json()
     assert final["version"] == 1 + successes
+
+
+async def test_a_pattern_ending_in_dollar_refuses_a_trailing_newline(
+    api: httpx.AsyncClient,
+) -> None:
+    assert (await api.post("/v1/coupons", json={"code": "SAVE-10"})).status_code == 201
+    problem = _assert_problem(
+        await api.post("/v1/coupons", json={"code": "SAVE-10\n"}), 422, "validation_failed"
+    )
+    assert problem["errors"][0]["pointer"] == "/code"
+
+
+async def test_a_datetime_outside_the_utc_range_is_422_not_500(api: httpx.AsyncClient) -> None:
+    customer = await _customer(api)
+    body = {"customer": customer["id"], "placed_at": "0001-01-01T00:00:00+01:00"}
+    problem = _assert_problem(await api.post("/v1/orders", json=body), 422, "validation_failed")
+    assert problem["errors"][0]["pointer"] == "/placed_at"
+    assert await _all(api, "orders") == []

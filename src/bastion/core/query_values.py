@@ -89,7 +89,10 @@ def _datetime(text: str) -> datetime:
         raise ValueError("must be an RFC 3339 date-time, e.g. 2026-03-01T10:30:00Z") from None
     if value.tzinfo is None:
         raise ValueError("must include a timezone (Z or +hh:mm)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the range of date-times (years 1 to 9999 in UTC)") from None
 
 
 def _date(text: str) -> date:

@@ -69,7 +69,34 @@ def _quantizer(scale: int) -> Any:
 
 
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the range of date-times (years 1 to 9999 in UTC)") from None
+
+
+def _end_anchors(pattern: str) -> str:
+    """``pattern`` with ``$`` matching only at the very end, as in JSON Schema (ECMA).
+
+    Python's ``$`` also matches before a final newline, so ``^[A-Z]+$`` would
+    accept ``"ABC\n"`` although the OpenAPI document says it may not.
+    """
+    out: list[str] = []
+    escaped = in_class = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char == "$" and not in_class:
+            out.append(r"\Z")
+            continue
+        out.append(char)
+    return "".join(out)
 
 
 def _checked_url(value: str) -> str:
@@ -84,7 +111,9 @@ def _annotation(field: AnyField) -> Any:
             return Annotated[
                 StrictStr,
                 StringConstraints(
-                    min_length=field.min_length, max_length=field.max_length, pattern=field.pattern
+                    min_length=field.min_length,
+                    max_length=field.max_length,
+                    pattern=None if field.pattern is None else _end_anchors(field.pattern),
                 ),
             ]
         case "text":
