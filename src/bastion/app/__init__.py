@@ -39,6 +39,7 @@ from bastion.api.rest import (
     resource_routes,
 )
 from bastion.api.rest.openapi import DocumentLimits, build_openapi, openapi_routes
+from bastion.api.rest.versions import VersionedEndpoint, version_views
 from bastion.app.extensions import load_reference
 from bastion.blueprint import Blueprint, load_blueprint
 from bastion.core import (
@@ -189,18 +190,28 @@ def create_app(
         telemetry=telemetry,
     )
     service = RecordService(blueprint=blueprint, store=store, hooks=hooks, telemetry=telemetry)
-    rest = RestConfig(
-        max_body_bytes=settings.max_body_bytes,
-        batch_max=settings.batch_max,
-    )
     idempotent = IdempotentRecords(
         records=service,
         policy=IdempotencyPolicy(ttl=timedelta(seconds=settings.idempotency_ttl_seconds)),
     )
-    generated = resource_routes(service, rest, idempotent=idempotent)
+    # Every API version is served from the same records; newest first, so that
+    # nothing of an older prefix shadows a newer one.
+    generated: list[BaseRoute] = []
+    for view in reversed(version_views(blueprint)):
+        rest = RestConfig(
+            prefix=view.prefix,
+            max_body_bytes=settings.max_body_bytes,
+            batch_max=settings.batch_max,
+        )
+        versioned = (
+            None if view.is_identity and not view.headers else VersionedEndpoint(view, blueprint)
+        )
+        generated += resource_routes(service, rest, idempotent=idempotent, versioned=versioned)
     # The OpenAPI document is built once here; /openapi.json serves its encoded bytes.
     document = build_openapi(blueprint, limits=DocumentLimits(batch_max=settings.batch_max))
-    api_docs = openapi_routes(document, title=blueprint.name)
+    api_docs = openapi_routes(
+        document, title=blueprint.name, versions=tuple(blueprint.served_versions())
+    )
     all_routes = [*routes, *project_routes, *api_docs, *generated]
     return BastionApp(
         blueprint=blueprint, settings=settings, service=service, store=store, routes=all_routes

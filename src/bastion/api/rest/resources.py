@@ -30,6 +30,7 @@ from bastion.api.rest.http import (
 from bastion.api.rest.listing import AGGREGATE_SUFFIX, aggregate_records, list_records
 from bastion.api.rest.problems import Problem
 from bastion.api.rest.query_params import item_view
+from bastion.api.rest.versions import VersionedEndpoint
 from bastion.core import IdempotentRecords, RecordService, select_fields
 
 __all__ = ["resource_routes"]
@@ -44,8 +45,11 @@ def resource_routes(
     config: RestConfig,
     *,
     idempotent: IdempotentRecords | None = None,
+    versioned: VersionedEndpoint | None = None,
 ) -> list[Route]:
     """The routes serving every resource of the service's blueprint.
+
+    ``versioned`` serves them as one API version (its prefix is ``config.prefix``).
 
     ``idempotent`` runs creates that carry ``Idempotency-Key`` (by default
     with the default key lifetime).
@@ -127,20 +131,25 @@ def resource_routes(
         "DELETE": delete_record,
     }
 
-    async def collection_endpoint(request: Request) -> Response:
-        return await _dispatch(request, collection)
-
-    async def item_endpoint(request: Request) -> Response:
-        return await _dispatch(request, item)
-
     batch: dict[str, Handler] = {"POST": create_batch}
     aggregation: dict[str, Handler] = {"GET": aggregate, "HEAD": aggregate}
 
-    async def aggregate_endpoint(request: Request) -> Response:
-        return await _dispatch(request, aggregation)
+    def endpoint(handlers: Mapping[str, Handler]) -> Handler:
+        async def dispatch(request: Request) -> Response:
+            return await _dispatch(request, handlers)
 
-    async def batch_endpoint(request: Request) -> Response:
-        return await _dispatch(request, batch)
+        if versioned is None:
+            return dispatch
+
+        async def dispatch_versioned(request: Request) -> Response:
+            return await versioned(request, dispatch)
+
+        return dispatch_versioned
+
+    collection_endpoint = endpoint(collection)
+    item_endpoint = endpoint(item)
+    aggregate_endpoint = endpoint(aggregation)
+    batch_endpoint = endpoint(batch)
 
     return [
         # Before the collection: ``{resource}`` matches ``[^/]+``, colon included.

@@ -85,17 +85,43 @@ def _matches(if_none_match: str | None, tag: str) -> bool:
     return if_none_match.strip() == "*" or tag in tags
 
 
-def openapi_routes(document: dict[str, Any], *, title: str = "Bastion") -> list[BaseRoute]:
-    """The routes serving ``document`` at ``/openapi.json`` and its docs at ``/docs``."""
-    encoded = _EncodedDocument(document)
-    encoded.for_root("")  # the common case is ready before the first request
+def _version_document(document: dict[str, Any], version: str) -> dict[str, Any]:
+    prefix = f"/{version}/"
+    paths = {path: item for path, item in document["paths"].items() if path.startswith(prefix)}
+    info = {**document["info"], "title": f"{document['info']['title']} ({version})"}
+    return {**document, "info": info, "paths": paths}
 
+
+def _document_endpoint(encoded: _EncodedDocument) -> Any:
     async def openapi_json(request: Request) -> Response:
         body, tag = encoded.for_root(request.scope.get("root_path", ""))
         headers = {"ETag": tag, "Cache-Control": "no-cache"}
         if _matches(request.headers.get("if-none-match"), tag):
             return Response(status_code=304, headers=headers)
         return Response(body, headers=headers, media_type="application/json")
+
+    return openapi_json
+
+
+def openapi_routes(
+    document: dict[str, Any], *, title: str = "Bastion", versions: tuple[str, ...] = ()
+) -> list[BaseRoute]:
+    """The routes serving ``document`` at ``/openapi.json`` and its docs at ``/docs``.
+
+    Each API version in ``versions`` also gets a document of its own paths at
+    ``/<version>/openapi.json``.
+    """
+    encoded = _EncodedDocument(document)
+    encoded.for_root("")  # the common case is ready before the first request
+    openapi_json = _document_endpoint(encoded)
+    per_version = [
+        Route(
+            f"/{version}/openapi.json",
+            _document_endpoint(_EncodedDocument(_version_document(document, version))),
+            methods=["GET", "HEAD"],
+        )
+        for version in versions
+    ]
 
     async def docs_page(request: Request) -> Response:
         root = escape(request.scope.get("root_path", ""), quote=True)
@@ -106,6 +132,7 @@ def openapi_routes(document: dict[str, Any], *, title: str = "Bastion") -> list[
         return Response(_INIT_SCRIPT, media_type="text/javascript")
 
     return [
+        *per_version,
         Route("/openapi.json", openapi_json, methods=["GET", "HEAD"]),
         Route("/docs", docs_page, methods=["GET", "HEAD"]),
         Route("/docs/swagger-init.js", init_script, methods=["GET", "HEAD"]),
