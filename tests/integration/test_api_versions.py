@@ -72,6 +72,20 @@ async def test_one_record_is_seen_through_each_version_by_its_names(
     assert again == {**created, "version": 2, "updated_at": again["updated_at"]}
 
 
+async def test_a_put_through_a_version_keeps_the_fields_it_hides(
+    api: httpx.AsyncClient,
+) -> None:
+    created = await _create_v1(api)
+    await api.patch(f"/v2/customers/{created['id']}", json={"phone": "+44 1"})
+    replaced = await api.put(
+        f"/v1/customers/{created['id']}", json={"full_name": "Ada L", "email": "ada@x.io"}
+    )
+    assert replaced.status_code == 200, replaced.text
+    stored = (await api.get(f"/v2/customers/{created['id']}")).json()
+    assert stored["name"] == "Ada L"
+    assert stored["phone"] == "+44 1"
+
+
 async def test_a_deprecated_version_says_so_in_every_response(api: httpx.AsyncClient) -> None:
     response = await api.post("/v1/customers", json={"full_name": "Ada", "email": "a@x.io"})
     assert response.headers["deprecation"] == "@1780272000"

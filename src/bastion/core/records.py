@@ -6,7 +6,7 @@ Every write runs in one unit of work: the change, its hooks, cascades and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -173,13 +173,20 @@ class RecordService:
         *,
         ctx: RequestContext,
         expected_version: ExpectedVersion = None,
+        keep: Collection[str] = (),
     ) -> Row:
-        """Replace every writable field (``PUT``); omitted ones become null or their default."""
+        """Replace every writable field (``PUT``); omitted ones become null or their default.
+
+        Fields in ``keep`` (those an API version hides) keep their stored values.
+        """
         validator = self.validator(resource)
         self._require_if_match(resource, expected_version)
-        values = validator.validate_input(body)
+        if not keep:
+            values = validator.validate_input(body)
         async with self.store.unit_of_work() as uow:
             current = await _current(uow, resource, record_id, expected_version)
+            if keep:
+                values = validator.validate_input(validator.with_stored(body, current, keep))
             row = await TransactionRecords(self, uow, ctx).write_update(resource, current, values)
         return validator.public(row)
 

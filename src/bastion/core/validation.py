@@ -9,6 +9,7 @@ with a JSON pointer, so clients can show it next to the right input.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -310,6 +311,14 @@ class ResourceValidator:
         merged = {**_as_input(current, rules.fields), **body}
         model = self._validate(rules, merged, key_errors, "patch")
         return {name: getattr(model, name) for name in known}
+
+    def with_stored(self, body: Any, current: dict[str, Any], fields: Collection[str]) -> Any:
+        """``body`` with the stored values of ``fields`` added (in their JSON form)."""
+        if not isinstance(body, dict):
+            return body
+        kept = {name: current.get(name) for name in fields if name in self.writable}
+        as_json = _as_input(kept, {name: self.writable[name] for name in kept})
+        return {**body, **{name: as_json.get(name) for name in kept}}
 
     def public(self, record: dict[str, Any]) -> dict[str, Any]:
         """The record as clients see it: write-only fields removed."""

@@ -99,6 +99,7 @@ def resource_routes(
             body,
             ctx=request_context(request),
             expected_version=parse_if_match(request),
+            keep=versioned.view.hidden_fields(resource) if versioned else (),
         )
         return json_response(row, headers={"ETag": etag(row["version"])})
 

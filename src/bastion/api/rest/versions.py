@@ -67,6 +67,11 @@ class VersionView:
         if spec.sunset is not None:
             self.headers["Sunset"] = _http_date(spec.sunset)  # RFC 8594
 
+    def hidden_fields(self, resource: str) -> frozenset[str]:
+        """The stored fields of ``resource`` this version hides."""
+        names = self._resources.get(resource)
+        return frozenset() if names is None else names.hidden
+
     @property
     def is_identity(self) -> bool:
         """Whether this version shows every resource exactly as stored."""
