@@ -32,7 +32,9 @@ def _encode_datetime_text(value: datetime) -> str:
 
 
 def _decode_datetime_text(value: str) -> datetime:
-    return datetime.strptime(value, _SQLITE_DATETIME).replace(tzinfo=UTC)
+    # Hot path: fromisoformat (C, reads the trailing Z as UTC) is ~20x faster
+    # than strptime with the same fixed-width format.
+    return datetime.fromisoformat(value)
 
 
 def _decode_uuid(value: Any) -> UUID:
