@@ -276,4 +276,61 @@ resources:
         "orders_by_status",
         "ix_orders_buyer",  # no index starts with it
         "uq_orders_seller",
+        "ix_orders_created_at_id",  # every table: the default order
     }
+
+
+def test_lists_get_an_index_for_each_sort_and_filter_and_the_default_order() -> None:
+    long_name = "a_" + "very_" * 12 + "long_field"
+    bp = blueprint(
+        f"""
+resources:
+  orders:
+    fields:
+      status: {{type: string, filterable: true}}
+      total: {{type: integer, filterable: true, sortable: true}}
+      code: {{type: string, filterable: true, unique: true}}
+      placed_at: {{type: datetime, filterable: true}}
+      {long_name}: {{type: integer, sortable: true}}
+    indexes:
+      - {{fields: [placed_at, status]}}
+"""
+    )
+
+    table = build_metadata(bp, "sqlite").tables["orders"]
+    indexes = {str(index.name): [c.name for c in index.columns] for index in table.indexes}
+
+    long_index = next(name for name in indexes if name.startswith("ix_orders_a_very"))
+    assert len(long_index) <= 63
+    assert indexes == {
+        "ix_orders_placed_at_status": ["placed_at", "status"],  # also serves placed_at
+        "uq_orders_code": ["code"],  # also serves code
+        "ix_orders_total_id": ["total", "id"],  # also serves total
+        long_index: [long_name, "id"],
+        "ix_orders_created_at_id": ["created_at", "id"],
+        "ix_orders_status": ["status"],
+    }
+    again = build_metadata(bp, "postgresql").tables["orders"]
+    assert {str(index.name) for index in again.indexes} == set(indexes)
+
+
+async def test_list_indexes_are_planned_once(database_url: str, migrations_dir: Path) -> None:
+    bp = blueprint(
+        """
+resources:
+  orders:
+    fields:
+      status: {type: string, filterable: true}
+      total: {type: integer, filterable: true, sortable: true}
+"""
+    )
+    plan = await plan_migration(
+        blueprint=bp, database_url=database_url, migrations_dir=migrations_dir
+    )
+    assert "create index ix_orders_total_id on orders (total, id)" in plan.operations
+    await apply_migrations(database_url=database_url, migrations_dir=migrations_dir)
+
+    again = await plan_migration(
+        blueprint=bp, database_url=database_url, migrations_dir=migrations_dir, write=False
+    )
+    assert (again.operations, again.drift) == ([], [])

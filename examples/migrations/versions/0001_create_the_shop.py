@@ -1,6 +1,6 @@
 """create the shop
 
-Revision ID: 0001_0366d3ece50d
+Revision ID: 0001_dff120219f37
 Revises: None
 
 Planned by Bastion from the blueprint; read it before `bastion migrate apply`.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0001_0366d3ece50d"
+revision = "0001_dff120219f37"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -40,7 +40,7 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": True,
                     "description": None,
                     "default": None,
-                    "filterable": False,
+                    "filterable": True,
                     "sortable": False,
                     "searchable": False,
                     "max_length": 320,
@@ -102,7 +102,7 @@ BLUEPRINT_SNAPSHOT = {
                     "default": None,
                     "filterable": False,
                     "sortable": False,
-                    "searchable": False,
+                    "searchable": True,
                     "max_length": 200,
                 },
                 "description": {
@@ -113,7 +113,7 @@ BLUEPRINT_SNAPSHOT = {
                     "default": None,
                     "filterable": False,
                     "sortable": False,
-                    "searchable": False,
+                    "searchable": True,
                     "max_length": 10000,
                 },
                 "price": {
@@ -122,8 +122,8 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": None,
-                    "filterable": False,
-                    "sortable": False,
+                    "filterable": True,
+                    "sortable": True,
                     "searchable": False,
                     "precision": 10,
                     "scale": 2,
@@ -154,7 +154,7 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": "draft",
-                    "filterable": False,
+                    "filterable": True,
                     "sortable": False,
                     "searchable": False,
                     "values": ["draft", "active", "archived"],
@@ -194,7 +194,7 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": "pending",
-                    "filterable": False,
+                    "filterable": True,
                     "sortable": False,
                     "searchable": False,
                     "values": ["pending", "paid", "shipped", "cancelled"],
@@ -205,8 +205,8 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": None,
-                    "filterable": False,
-                    "sortable": False,
+                    "filterable": True,
+                    "sortable": True,
                     "searchable": False,
                 },
                 "total": {
@@ -415,6 +415,7 @@ def upgrade() -> None:
         comment="People who buy.",
     )
     with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.create_index("ix_customers_created_at_id", ["created_at", "id"], unique=False)
         batch_op.create_index("uq_customers_email", ["email"], unique=True)
 
     op.create_table(
@@ -466,6 +467,8 @@ def upgrade() -> None:
         comment="What the shop sells. Only active products can be ordered.",
     )
     with op.batch_alter_table("products", schema=None) as batch_op:
+        batch_op.create_index("ix_products_created_at_id", ["created_at", "id"], unique=False)
+        batch_op.create_index("ix_products_price_id", ["price", "id"], unique=False)
         batch_op.create_index("ix_products_status_name", ["status", "name"], unique=False)
         batch_op.create_index("uq_products_sku", ["sku"], unique=True)
 
@@ -491,6 +494,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tags")),
     )
     with op.batch_alter_table("tags", schema=None) as batch_op:
+        batch_op.create_index("ix_tags_created_at_id", ["created_at", "id"], unique=False)
         batch_op.create_index("uq_tags_name", ["name"], unique=True)
 
     op.create_table(
@@ -539,7 +543,10 @@ def upgrade() -> None:
         comment="A customer's order; its number is given by a hook.",
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.create_index("ix_orders_created_at_id", ["created_at", "id"], unique=False)
         batch_op.create_index("ix_orders_customer_status", ["customer", "status"], unique=False)
+        batch_op.create_index("ix_orders_placed_at_id", ["placed_at", "id"], unique=False)
+        batch_op.create_index("ix_orders_status", ["status"], unique=False)
         batch_op.create_index("orders_by_customer_recent", ["customer", "placed_at"], unique=False)
         batch_op.create_index("uq_orders_number", ["number"], unique=True)
 
@@ -571,6 +578,7 @@ def upgrade() -> None:
         comment="Joins products and tags (many-to-many).",
     )
     with op.batch_alter_table("product_tags", schema=None) as batch_op:
+        batch_op.create_index("ix_product_tags_created_at_id", ["created_at", "id"], unique=False)
         batch_op.create_index("ix_product_tags_tag", ["tag"], unique=False)
         batch_op.create_index("uq_product_tags_product_tag", ["product", "tag"], unique=True)
 
@@ -608,38 +616,127 @@ def upgrade() -> None:
         comment="One line of an order; the unit price is copied from the product.",
     )
     with op.batch_alter_table("order_items", schema=None) as batch_op:
+        batch_op.create_index("ix_order_items_created_at_id", ["created_at", "id"], unique=False)
         batch_op.create_index("ix_order_items_product", ["product"], unique=False)
         batch_op.create_index("uq_order_items_order_product", ["order", "product"], unique=True)
 
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(
+            " ".join(
+                [
+                    'CREATE VIRTUAL TABLE "bastion_search_products" USING fts5("name",',
+                    "\"description\", content='products', content_rowid='rowid',",
+                    "tokenize='unicode61 remove_diacritics 2')",
+                ]
+            )
+        )
+        op.execute(
+            " ".join(
+                [
+                    'CREATE TRIGGER "bastion_search_products_ai" AFTER INSERT ON "products"',
+                    'BEGIN INSERT INTO "bastion_search_products" (rowid, "name",',
+                    '"description") VALUES (new.rowid, new."name", new."description"); END',
+                ]
+            )
+        )
+        op.execute(
+            " ".join(
+                [
+                    'CREATE TRIGGER "bastion_search_products_ad" AFTER DELETE ON "products"',
+                    'BEGIN INSERT INTO "bastion_search_products"',
+                    '("bastion_search_products", rowid, "name", "description") VALUES',
+                    '(\'delete\', old.rowid, old."name", old."description"); END',
+                ]
+            )
+        )
+        op.execute(
+            " ".join(
+                [
+                    'CREATE TRIGGER "bastion_search_products_au" AFTER UPDATE OF "name",',
+                    '"description" ON "products" BEGIN INSERT INTO',
+                    '"bastion_search_products" ("bastion_search_products", rowid, "name",',
+                    '"description") VALUES (\'delete\', old.rowid, old."name",',
+                    'old."description"); INSERT INTO "bastion_search_products" (rowid,',
+                    '"name", "description") VALUES (new.rowid, new."name",',
+                    'new."description"); END',
+                ]
+            )
+        )
+        op.execute(
+            " ".join(
+                [
+                    'INSERT INTO "bastion_search_products" ("bastion_search_products")',
+                    "VALUES ('rebuild')",
+                ]
+            )
+        )
+
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            " ".join(
+                [
+                    'ALTER TABLE "products" ADD COLUMN "bastion_search" tsvector GENERATED',
+                    "ALWAYS AS (to_tsvector('simple', coalesce(\"name\", '') || ' ' ||",
+                    "coalesce(\"description\", ''))) STORED",
+                ]
+            )
+        )
+        op.execute(
+            " ".join(
+                [
+                    'CREATE INDEX "ix_products_bastion_search" ON "products" USING gin',
+                    '("bastion_search")',
+                ]
+            )
+        )
+
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute('DROP TRIGGER IF EXISTS "bastion_search_products_ai"')
+        op.execute('DROP TRIGGER IF EXISTS "bastion_search_products_ad"')
+        op.execute('DROP TRIGGER IF EXISTS "bastion_search_products_au"')
+        op.execute('DROP TABLE IF EXISTS "bastion_search_products"')
+
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute('ALTER TABLE "products" DROP COLUMN IF EXISTS "bastion_search"')
+
     with op.batch_alter_table("order_items", schema=None) as batch_op:
         batch_op.drop_index("uq_order_items_order_product")
         batch_op.drop_index("ix_order_items_product")
+        batch_op.drop_index("ix_order_items_created_at_id")
 
     op.drop_table("order_items")
     with op.batch_alter_table("product_tags", schema=None) as batch_op:
         batch_op.drop_index("uq_product_tags_product_tag")
         batch_op.drop_index("ix_product_tags_tag")
+        batch_op.drop_index("ix_product_tags_created_at_id")
 
     op.drop_table("product_tags")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index("uq_orders_number")
         batch_op.drop_index("orders_by_customer_recent")
+        batch_op.drop_index("ix_orders_status")
+        batch_op.drop_index("ix_orders_placed_at_id")
         batch_op.drop_index("ix_orders_customer_status")
+        batch_op.drop_index("ix_orders_created_at_id")
 
     op.drop_table("orders")
     with op.batch_alter_table("tags", schema=None) as batch_op:
         batch_op.drop_index("uq_tags_name")
+        batch_op.drop_index("ix_tags_created_at_id")
 
     op.drop_table("tags")
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.drop_index("uq_products_sku")
         batch_op.drop_index("ix_products_status_name")
+        batch_op.drop_index("ix_products_price_id")
+        batch_op.drop_index("ix_products_created_at_id")
 
     op.drop_table("products")
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_index("uq_customers_email")
+        batch_op.drop_index("ix_customers_created_at_id")
 
     op.drop_table("customers")
     with op.batch_alter_table("bastion_idempotency_keys", schema=None) as batch_op:

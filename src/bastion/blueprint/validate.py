@@ -222,6 +222,13 @@ class _Checks:
                 f"'{name}' collides with a query parameter of the REST API (?{name}=...)",
                 f"write e.g. {instead}",
             )
+        elif name.startswith("bastion_"):
+            self.error(
+                path,
+                f"'{name}' starts with bastion_, which Bastion keeps for its own columns "
+                "(such as the full-text search column)",
+                f"write e.g. {name.removeprefix('bastion_')}",
+            )
 
     def check_belongs_to(self, field: BelongsTo, path: str) -> None:
         if field.resource not in self.blueprint.resources:

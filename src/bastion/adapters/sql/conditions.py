@@ -13,6 +13,7 @@ like (case-sens.)  ``LIKE`` (column is C)        ``GLOB`` with the pattern trans
 ilike (ASCII)      ``ILIKE`` (C: ASCII folding)  ``LIKE ... ESCAPE '\\'``
 contains (text)    ``strpos(col, $1) > 0``       ``instr(col, ?) > 0``
 contains (json)    ``col @> $1::jsonb``          ``bastion_json_contains(col, ?)``
+search (``q``)     ``tsvector @@ to_tsquery``    ``rowid IN (... MATCH ?)`` (FTS5)
 =================  ============================  ===============================
 
 One statement shape serves any length of ``in`` list, so lists do not
@@ -31,6 +32,7 @@ from sqlalchemy.dialects import postgresql
 
 from bastion.adapters.sql.codecs import ResourceCodec
 from bastion.adapters.sql.schema import Dialect
+from bastion.adapters.sql.search import match_condition, match_query
 from bastion.blueprint import BelongsTo, Blueprint
 from bastion.core.query import Filter
 
@@ -199,7 +201,7 @@ def bind_filter(
 def where(
     catalog: Catalog, resource: str, filters: Sequence[Filter], terms: int
 ) -> list[sa.ColumnElement[bool]]:
-    """The conditions of ``filters`` (parameters ``f0``...) and of ``terms`` search words."""
+    """The conditions of ``filters`` (parameters ``f0``...) and of the search (``terms`` > 0)."""
     conditions = [
         filter_condition(catalog, resource, item, f"f{index}") for index, item in enumerate(filters)
     ]
@@ -211,40 +213,27 @@ def where(
 def filter_values(
     catalog: Catalog, resource: str, filters: Sequence[Filter], search: str | None
 ) -> tuple[dict[str, Any], Hashable, int]:
-    """The parameter values of filters and search, their shape, and the search words."""
+    """The parameter values of filters and search, their shape, and the search parameters."""
     values: dict[str, Any] = {}
     for index, item in enumerate(filters):
         bind_filter(catalog, resource, item, f"f{index}", values)
-    terms = bind_search(search, values) if search else 0
+    terms = bind_search(search, values, catalog.dialect) if search else 0
     return values, (tuple(filter_shape(item) for item in filters), terms), terms
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def search_condition(catalog: Catalog, resource: str, terms: int) -> sa.ColumnElement[bool]:
-    """The ``q`` hook: records matching ``terms`` search words (parameters ``s0``, ``s1``...).
+    """The ``q`` condition: records matching every search word (parameter ``s0``).
 
-    Until full-text indexes exist this is a stand-in: each word must appear,
-    ASCII case-insensitively, in at least one searchable field. A full-text
-    implementation replaces this function and :func:`bind_search` only.
+    Full-text search through each database's index (see
+    :mod:`bastion.adapters.sql.search`): on PostgreSQL the generated
+    ``tsvector`` column, on SQLite the FTS5 table. ``terms`` is the number of
+    search parameters :func:`bind_search` bound: the words all travel in one.
     """
-    table = catalog.tables[resource]
-    columns = [table.c[name] for name in catalog.searchable[resource]]
-    words = []
-    for index in range(terms):
-        param = sa.bindparam(f"s{index}", type_=sa.String())
-        if catalog.dialect == "postgresql":
-            words.append(sa.or_(*(column.ilike(param) for column in columns)))
-        else:
-            words.append(sa.or_(*(column.like(param, escape="\\") for column in columns)))
-    return sa.and_(*words)
+    query = sa.bindparam("s0", type_=sa.String())
+    return match_condition(catalog.tables[resource], catalog.dialect, query)
 
 
-def bind_search(search: str, values: dict[str, Any]) -> int:
-    """Put the parameters of :func:`search_condition` in ``values``; the number of words."""
-    words = search.split()
-    for index, word in enumerate(words):
-        values[f"s{index}"] = f"%{_escape_like(word)}%"
-    return len(words)
+def bind_search(search: str, values: dict[str, Any], dialect: Dialect) -> int:
+    """Put the parameter of :func:`search_condition` in ``values``; how many it takes (1)."""
+    values["s0"] = match_query(search.split(), dialect)
+    return 1

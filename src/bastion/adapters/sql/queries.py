@@ -1,7 +1,7 @@
 """Read statements built from query specs, compiled once per query shape.
 
 Hot path: the shape of a list query is the resource, each filter's field,
-operator and relation, the number of search words, the order and which
+operator and relation, whether there is a search, the order and which
 cursor values are null; :class:`~.shapes.ShapeCache` compiles each shape
 once, and a request then only encodes its values and runs the text on the
 driver. ``in`` lists and id lists are one array (PostgreSQL) or JSON

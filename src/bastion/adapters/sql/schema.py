@@ -31,6 +31,7 @@ import sqlalchemy as sa
 
 from bastion.adapters.sql import types
 from bastion.adapters.sql.internal_tables import add_internal_tables
+from bastion.adapters.sql.search import add_search_ddl, search_indexes
 from bastion.adapters.sql.types import Dialect
 from bastion.blueprint import AnyField, BelongsTo, Blueprint, DecimalField, Resource
 
@@ -157,19 +158,48 @@ def _table(name: str, resource: Resource, metadata: sa.MetaData, dialect: Dialec
     ]
     columns += [_field_column(fname, field, dialect) for fname, field in resource.fields.items()]
     table = sa.Table(name, metadata, *columns, comment=resource.description)
-    # An index on (a, b) also serves lookups by a alone.
-    leading = {index.fields[0] for index in resource.indexes if index.fields}
-    for fname, field in resource.fields.items():
-        if field.unique:
-            sa.Index(f"uq_{name}_{fname}", table.c[fname], unique=True)
-        elif isinstance(field, BelongsTo) and fname not in leading:
-            # Cascades and restrict checks look records up by this column.
-            sa.Index(f"ix_{name}_{fname}", table.c[fname])
-    for index in resource.indexes:
-        prefix = "uq" if index.unique else "ix"
-        index_name = index.name or f"{prefix}_{name}_{'_'.join(index.fields)}"
-        sa.Index(index_name, *(table.c[f] for f in index.fields), unique=index.unique)
+    for index_name, fields, unique in _indexes(name, resource):
+        sa.Index(index_name, *(table.c[f] for f in fields), unique=unique)
     return table
+
+
+def _indexes(table: str, resource: Resource) -> list[tuple[str, tuple[str, ...], bool]]:
+    """``(name, fields, unique)`` of every index of ``table``, declared ones first.
+
+    Lists read in index order: ``(f, id)`` for a sortable field (keyset pages
+    break ties by id), ``(created_at, id)`` for the default order. Lookups by
+    one field (a filter, a relation's cascade or restrict check) need an index
+    starting with it, made only when no other index starts with it already.
+    """
+    indexes: list[tuple[str, tuple[str, ...], bool]] = [
+        (
+            index.name or _index_name("uq" if index.unique else "ix", table, index.fields),
+            tuple(index.fields),
+            index.unique,
+        )
+        for index in resource.indexes
+    ]
+    fields = resource.fields.items()
+    indexes += [(_index_name("uq", table, [f]), (f,), True) for f, spec in fields if spec.unique]
+
+    def add(columns: tuple[str, ...]) -> None:
+        # A declared index may already be the one a rule asks for.
+        if all(existing != columns for _, existing, _ in indexes):
+            indexes.append((_index_name("ix", table, list(columns)), columns, False))
+
+    for fname, field in fields:
+        if field.sortable:
+            add((fname, "id"))
+    add(("created_at", "id"))
+    for fname, field in fields:
+        looked_up = field.filterable or isinstance(field, BelongsTo)
+        if looked_up and all(columns[0] != fname for _, columns, _ in indexes):
+            add((fname,))
+    return indexes
+
+
+def _index_name(prefix: str, table: str, fields: list[str]) -> str:
+    return types.identifier(f"{prefix}_{table}_{'_'.join(fields)}")
 
 
 def build_metadata(blueprint: Blueprint, dialect: Dialect) -> sa.MetaData:
@@ -179,10 +209,15 @@ def build_metadata(blueprint: Blueprint, dialect: Dialect) -> sa.MetaData:
     the literal of server defaults that differ (:class:`PerDialectDefault`).
     Bastion's own tables (``bastion_*``, see
     :mod:`bastion.adapters.sql.internal_tables`) come along so migrations
-    create them with the resources.
+    create them with the resources. Full-text search objects are not part of
+    the tables (the store must not read them); ``create_all`` makes them
+    through DDL events (see :mod:`bastion.adapters.sql.search`).
     """
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    searches = search_indexes(blueprint)
     for name, resource in blueprint.resources.items():
-        _table(name, resource, metadata, dialect)
+        table = _table(name, resource, metadata, dialect)
+        if name in searches:
+            add_search_ddl(table, searches[name])
     add_internal_tables(metadata)
     return metadata

@@ -18,6 +18,7 @@ imports Bastion, so revisions keep working whatever this package becomes.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -25,10 +26,12 @@ from sqlalchemy.dialects import postgresql
 
 __all__ = [
     "DIALECTS",
+    "MAX_IDENTIFIER_LENGTH",
     "Dialect",
     "date_type",
     "decimal_type",
     "for_dialect",
+    "identifier",
     "json_type",
     "string_type",
     "text_type",
@@ -42,7 +45,28 @@ Dialect = Literal["sqlite", "postgresql"]
 DIALECTS: tuple[Dialect, ...] = ("sqlite", "postgresql")
 """Every database Bastion runs on: a revision must be right on each."""
 
+MAX_IDENTIFIER_LENGTH = 63
+"""PostgreSQL cuts longer identifiers, so names Bastion makes up stay within it."""
+
 _SQLITE = "sqlite"
+
+
+def identifier(name: str) -> str:
+    """``name``, or when longer than 63 characters a shortened form unique to it.
+
+    PostgreSQL would silently cut a longer name, so reflection would find
+    another name than the metadata's on every plan. The shortened form keeps
+    the start (for people) and ends with a digest of the whole name::
+
+        >>> identifier("ix_" + "x" * 70)[-9:]
+        '_812d0a07'
+        >>> len(identifier("ix_" + "x" * 70))
+        63
+    """
+    if len(name) <= MAX_IDENTIFIER_LENGTH:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: MAX_IDENTIFIER_LENGTH - 9].rstrip('_')}_{digest}"
 
 
 def uuid_type() -> sa.types.TypeEngine[Any]:

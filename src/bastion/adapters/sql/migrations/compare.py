@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from sqlalchemy.dialects import postgresql
 
+from bastion.adapters.sql.search import SEARCH_COLUMN, is_search_index
 from bastion.adapters.sql.types import DIALECTS, Dialect, for_dialect
 
 __all__ = [
@@ -197,6 +198,19 @@ def _dialect_of(context: MigrationContext) -> Dialect:
     return "postgresql" if context.dialect.name == "postgresql" else "sqlite"
 
 
+def _is_search_object(obj: Any, name: str | None, type_: str) -> bool:
+    """Whether ``obj`` is PostgreSQL's full-text search column or its index.
+
+    They are not in the metadata (the store must not read them): the revisions
+    manage them from the blueprints' difference instead (see
+    :mod:`bastion.adapters.sql.migrations.search`), so they are neither planned
+    away nor reported as drift.
+    """
+    if type_ == "column":
+        return name == SEARCH_COLUMN
+    return type_ == "index" and is_search_index(name, str(obj.table.name))
+
+
 def autogenerate_options(*, metadata: sa.MetaData, tables: set[str]) -> dict[str, Any]:
     """``MigrationContext`` options comparing only ``tables`` with ``metadata``.
 
@@ -213,6 +227,8 @@ def autogenerate_options(*, metadata: sa.MetaData, tables: set[str]) -> dict[str
     def include_object(
         obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
     ) -> bool:
+        if reflected and compare_to is None and _is_search_object(obj, name, type_):
+            return False
         # The metadata's side of ``include_name``: its other tables are not looked at either.
         return type_ != "table" or name in tables
 

@@ -32,6 +32,7 @@ from bastion.adapters.sql.migrations.preview import preview_sql
 from bastion.adapters.sql.migrations.reports import MigrationPlan
 from bastion.adapters.sql.migrations.rescale import decimal_rescales
 from bastion.adapters.sql.migrations.revisions import render_revision, write_revision
+from bastion.adapters.sql.migrations.search import search_plan
 from bastion.adapters.sql.migrations.snapshot import renames_of, snapshot_of
 from bastion.adapters.sql.schema import build_metadata
 from bastion.adapters.sql.urls import parse_database_url
@@ -87,9 +88,14 @@ async def plan_migration(
                 )
             )
         rescales = decimal_rescales(recorded=recorded_blueprint, wanted=blueprint, renames=renames)
+        search = search_plan(recorded=recorded_blueprint, wanted=blueprint, upgrade=diff.upgrade)
         changes = describe_changes(diff.upgrade, url.dialect) + [r.change for r in rescales]
+        changes += search.changes
+        diff.upgrade.ops[:0] = search.upgrade_first
         diff.upgrade.ops.extend(rescale.upgrade() for rescale in rescales)
-        diff.downgrade.ops[:0] = [rescale.downgrade() for rescale in rescales]
+        diff.upgrade.ops.extend(search.upgrade_last)
+        diff.downgrade.ops[:0] = [*search.downgrade_first, *(r.downgrade() for r in rescales)]
+        diff.downgrade.ops.extend(search.downgrade_last)
         if not changes:
             return MigrationPlan(
                 revision=None, path=None, operations=[], destructive=[], sql="", drift=diff.drift

@@ -61,12 +61,19 @@ def _load(source: str, path: Path) -> ModuleType:
     return module
 
 
+_SHADOW_SUFFIXES = ("_data", "_idx", "_content", "_docsize", "_config")
+"""The tables an FTS5 virtual table makes for itself (full-text search)."""
+
+
 def _schema_of(connection: sa.Connection) -> list[str]:
     rows = connection.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+        "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
         "ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END, rowid"
-    )
-    return [str(row[0]) for row in rows]
+    ).all()
+    virtual = [str(name) for name, sql in rows if str(sql).upper().startswith("CREATE VIRTUAL")]
+    # Creating a virtual table creates its shadow tables again: they are left out.
+    shadows = {f"{name}{suffix}" for name in virtual for suffix in _SHADOW_SUFFIXES}
+    return [str(sql) for name, sql in rows if name not in shadows]
 
 
 def _run_recording(connection: sa.Connection, schema: list[str], module: ModuleType) -> list[str]:

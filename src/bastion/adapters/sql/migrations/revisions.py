@@ -175,5 +175,25 @@ def _render_casting_alter(autogen_context: AutogenContext, operation: CastingAlt
     return f"{text[:-1]}, postgresql_using={operation.using!r})"
 
 
+_SQL_PIECE = 70
+"""Longest piece of a long SQL statement on a line of its own, so lines stay within WIDTH."""
+
+
+@renderers.dispatch_for(ops.ExecuteSQLOp, replace=True)
+def _render_execute(autogen_context: AutogenContext, operation: ops.ExecuteSQLOp) -> str:
+    # A long statement is written as pieces joined by spaces, one piece a line: a single
+    # string literal would break the project's line length (ruff's E501) in the revision.
+    sql = str(operation.sqltext)
+    if len(sql) <= _SQL_PIECE:
+        return f"op.execute({sql!r})"
+    pieces: list[str] = []
+    for word in sql.split(" "):
+        if pieces and len(pieces[-1]) + 1 + len(word) <= _SQL_PIECE:
+            pieces[-1] += f" {word}"
+        else:
+            pieces.append(word)
+    return f"op.execute(' '.join({pieces!r}))"
+
+
 def _slug(message: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_")[:40].rstrip("_") or "revision"

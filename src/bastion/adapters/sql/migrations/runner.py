@@ -36,6 +36,7 @@ from bastion.adapters.sql.migrations.reports import (
     RevisionInfo,
 )
 from bastion.adapters.sql.migrations.rescale import decimal_rescales
+from bastion.adapters.sql.migrations.search import search_differences
 from bastion.adapters.sql.migrations.signatures import unplanned_changes
 from bastion.adapters.sql.migrations.snapshot import renames_of
 from bastion.adapters.sql.schema import build_metadata
@@ -134,6 +135,7 @@ async def migration_status(
             renames=renames,
         )
         + [rescale.change.description for rescale in rescales]
+        + search_differences(recorded=recorded, wanted=blueprint)
         + internal,
         drift=drift,
     )
