@@ -39,7 +39,7 @@ fuzz: $(DEV_STAMP) ## Fuzz the API against its OpenAPI document (schemathesis, l
 	BASTION_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -n 2 -q -p no:cacheprovider tests/e2e/test_schemathesis.py
 
 .PHONY: bench bench-scale
-bench: $(STAMP) ## Benchmark Bastion against the references in bench/ (~10 min; writes docs/benchmarks.md)
+bench: $(STAMP) ## Benchmark Bastion against the references in bench/ (~15 min; writes docs/benchmarks.md)
 	$(BIN)/python bench/run.py bench --invoked-as "make bench"
 
 bench-scale: $(STAMP) ## Get/list latency at 10k and 1M rows, deep cursor pages (BENCH_SCALE_10M=1 adds 10M)

@@ -153,8 +153,11 @@ class Server:
         """The processes that serve requests: the workers, or the server itself if it has none."""
         if self.process is None:
             return []
+        # Zombies and helpers (multiprocessing's resource tracker) serve nothing.
         workers = [
-            pid for pid in _children(self.process.pid) if "resource_tracker" not in _cmdline(pid)
+            pid
+            for pid in _children(self.process.pid)
+            if "resource_tracker" not in _cmdline(pid) and _rss_mib(pid) is not None
         ]
         return workers or [self.process.pid]
 

@@ -30,7 +30,7 @@ from harness.config import BENCH_DIR, ScaleConfig
 from harness.databases import Databases, migrate
 from harness.endpoints import ENDPOINTS, measure_endpoint
 from harness.load import ensure_wrk, run_wrk, wrk_version
-from harness.machine import bastion_commit, machine_info, python_versions
+from harness.machine import bastion_commit, machine_info, python_versions, wait_until_quiet
 from harness.processes import Server, http_request, stop_all
 from harness.systems import API_BASTION, Lab, Prepared
 
@@ -119,7 +119,8 @@ def _measure_size(lab: Lab, dsn: str, size: int, config: ScaleConfig) -> dict[st
     ids_file = lab.workdir / f"ids-{size}.txt"
     ids_file.write_text("\n".join(ids) + "\n")
     server = lab.bastion_server(f"bastion-{size}", dsn, lab.workdir / "migrations-postgresql")
-    entry: dict[str, Any] = {"rows": size, "startup_seconds": round(server.start(), 3)}
+    entry: dict[str, Any] = {"rows": size, "busy_percent_before": wait_until_quiet()}
+    entry["startup_seconds"] = round(server.start(), 3)
     prepared = Prepared("bastion-pg", server, ids_file)
     try:
         entry["endpoints"] = {}
