@@ -359,8 +359,7 @@ async def test_downgrades_are_dialect_neutral_too(
 
 def _ruff() -> str:
     found = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
-    if found is None:
-        pytest.skip("ruff is not installed (a dev dependency)")
+    assert found is not None, "ruff is a dev dependency: install with pip install -e '.[dev]'"
     return found
 
 
