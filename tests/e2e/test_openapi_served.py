@@ -124,3 +124,11 @@ async def test_mounted_app_documents_its_mount_path_as_the_server(
     assert 'data-openapi-url="/backend/openapi.json"' in page.text
     assert 'src="/backend/docs/static/swagger-ui-bundle.js"' in page.text
     assert bundle.status_code == 200
+
+
+async def test_docs_with_a_trailing_slash_redirect_to_the_docs(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/docs/")
+    assert response.status_code == 308
+    assert response.headers["location"] == "/docs"

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
@@ -128,6 +128,9 @@ def openapi_routes(
         page = _PAGE.format(title=escape(title), root=root)
         return Response(page, media_type="text/html")
 
+    async def docs_redirect(request: Request) -> Response:
+        return RedirectResponse(f"{request.scope.get('root_path', '')}/docs", status_code=308)
+
     async def init_script(request: Request) -> Response:
         return Response(_INIT_SCRIPT, media_type="text/javascript")
 
@@ -135,6 +138,7 @@ def openapi_routes(
         *per_version,
         Route("/openapi.json", openapi_json, methods=["GET", "HEAD"]),
         Route("/docs", docs_page, methods=["GET", "HEAD"]),
+        Route("/docs/", docs_redirect, methods=["GET", "HEAD"]),
         Route("/docs/swagger-init.js", init_script, methods=["GET", "HEAD"]),
         Mount("/docs/static", StaticFiles(directory=SWAGGER_UI_DIRECTORY), name="docs-static"),
     ]
