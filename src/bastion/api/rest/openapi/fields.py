@@ -28,6 +28,7 @@ __all__ = [
     "Schema",
     "decimal_pattern",
     "field_schema",
+    "formatted_schema",
     "json_value",
     "nullable",
 ]
@@ -40,6 +41,21 @@ Mode = Literal["read", "create", "patch"]
 
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
+
+_FORMATTED: dict[str, Schema] = {
+    "boolean": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "uuid": {"type": "string", "format": "uuid"},
+    "belongs_to": {"type": "string", "format": "uuid"},
+}
+
+
+def formatted_schema(kind: str) -> Schema | None:
+    """The schema of a type fully described by its JSON type and format (a fresh copy)."""
+    schema = _FORMATTED.get(kind)
+    return None if schema is None else dict(schema)
+
 
 _EXAMPLE_ID = "0190a6f2-3c4d-7e5f-8a9b-0c1d2e3f4a5b"
 
@@ -98,6 +114,8 @@ def _note(field: AnyField) -> str | None:
 
 def _value_schema(field: AnyField) -> Schema:
     """The JSON Schema of a non-null value of ``field``."""
+    if (formatted := formatted_schema(field.type)) is not None:
+        return formatted
     match field.type:
         case "string":
             schema: Schema = {"type": "string", "maxLength": field.max_length}
@@ -127,14 +145,6 @@ def _value_schema(field: AnyField) -> Schema:
             return schema
         case "decimal":
             return {"type": "string", "format": "decimal", "pattern": decimal_pattern(field)}
-        case "boolean":
-            return {"type": "boolean"}
-        case "date":
-            return {"type": "string", "format": "date"}
-        case "datetime":
-            return {"type": "string", "format": "date-time"}
-        case "uuid" | "belongs_to":
-            return {"type": "string", "format": "uuid"}
         case "enum":
             return {"type": "string", "enum": list(field.values)}
         case "email":

@@ -12,7 +12,13 @@ resource, so they live once in ``components.parameters``.
 
 from __future__ import annotations
 
-from bastion.api.rest.openapi.fields import INT64_MAX, INT64_MIN, Schema, decimal_pattern
+from bastion.api.rest.openapi.fields import (
+    INT64_MAX,
+    INT64_MIN,
+    Schema,
+    decimal_pattern,
+    formatted_schema,
+)
 from bastion.blueprint import AnyField, DecimalField
 
 __all__ = [
@@ -64,6 +70,8 @@ def _operators(kind: str) -> list[str]:
 
 def _value(kind: str, field: AnyField | None, operator: str) -> Schema:
     """The schema of one value compared with a field of type ``kind``."""
+    if (formatted := formatted_schema(kind)) is not None:
+        return formatted
     match kind:
         case "integer":
             return {
@@ -78,14 +86,6 @@ def _value(kind: str, field: AnyField | None, operator: str) -> Schema:
             assert isinstance(field, DecimalField)
             pattern = decimal_pattern(field, signed=True)
             return {"type": "string", "format": "decimal", "pattern": pattern}
-        case "boolean":
-            return {"type": "boolean"}
-        case "date":
-            return {"type": "string", "format": "date"}
-        case "datetime":
-            return {"type": "string", "format": "date-time"}
-        case "uuid" | "belongs_to":
-            return {"type": "string", "format": "uuid"}
         case "enum" if operator in ("eq", "ne", "in", "nin"):
             return {"type": "string", "enum": list(getattr(field, "values", []))}
     return {"type": "string"}
