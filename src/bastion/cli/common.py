@@ -11,7 +11,6 @@ from pydantic_settings import SettingsError
 from rich.console import Console
 
 from bastion.blueprint import Blueprint, BlueprintInvalid, load_blueprint
-from bastion.core.errors import BastionError
 from bastion.settings import Settings, UnsafeSettings
 
 __all__ = [
@@ -68,8 +67,3 @@ def read_blueprint(path: Path | None, settings: Settings) -> tuple[Blueprint, Pa
     except BlueprintInvalid as exc:
         err_console.print(str(exc), style="red", highlight=False, soft_wrap=True, markup=False)
         raise typer.Exit(2) from exc
-
-
-def report(exc: BastionError) -> NoReturn:
-    """Print a Bastion error and exit."""
-    fail(exc.detail)

@@ -24,13 +24,12 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from bastion.adapters.sql.codecs import decode_datetime_text, encode_datetime_text
 from bastion.adapters.sql.schema import Dialect
 from bastion.adapters.sql.statements import Compiled, compile_statement
 from bastion.core.ports import IdempotencyRecord, StoredResponse
 
 __all__ = ["IdempotencyStatements", "advisory_lock_key"]
-
-_SQLITE_DATETIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def advisory_lock_key(scope: str, key: str) -> int:
@@ -73,12 +72,12 @@ class IdempotencyStatements:
         """``None`` where the write transaction itself excludes other writers (SQLite)."""
 
     def _encode_time(self, value: datetime) -> Any:
-        return value if self._postgres else value.astimezone(UTC).strftime(_SQLITE_DATETIME)
+        return value if self._postgres else encode_datetime_text(value)
 
     def _decode_time(self, value: Any) -> datetime:
         if isinstance(value, datetime):
             return value.astimezone(UTC)
-        return datetime.strptime(value, _SQLITE_DATETIME).replace(tzinfo=UTC)
+        return decode_datetime_text(value)
 
     def key_args(self, scope: str, key: str) -> list[Any]:
         """Arguments of :attr:`select` for one key."""
