@@ -16,13 +16,11 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from bastion.adapters.sql.schema import build_metadata
-from bastion.adapters.sql.urls import parse_database_url
 from bastion.app import create_app
 from bastion.blueprint import Blueprint, parse_blueprint
 from bastion.settings import Settings
+from schema_support import create_schema
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 _CURL = re.compile(r"^\$ curl -g '(?P<url>http://127\.0\.0\.1:8000(?P<path>[^']*))'$")
@@ -79,11 +77,7 @@ async def _post(api: httpx.AsyncClient, resource: str, body: dict[str, Any]) -> 
 @pytest.fixture
 async def docs_api(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     blueprint = _blueprint()
-    parsed = parse_database_url(database_url)
-    engine = create_async_engine(parsed.sqlalchemy_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(build_metadata(blueprint, parsed.dialect).create_all)
-    await engine.dispose()
+    await create_schema(blueprint, database_url)
     app = create_app(blueprint, settings=Settings(database_url=database_url))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as api:

@@ -8,19 +8,17 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from bastion.adapters.sql.schema import build_metadata
-from bastion.adapters.sql.urls import parse_database_url
 from bastion.app import BastionApp, create_app
 from bastion.blueprint import Blueprint, Resource, StringField
 from bastion.core import QuerySpec, RequestContext
 from bastion.core.ports import MemoryTelemetry
 from bastion.settings import Settings
+from schema_support import create_schema
 
 BLUEPRINT = Blueprint(resources={"notes": Resource(fields={"title": StringField(required=True)})})
 
@@ -33,11 +31,7 @@ async def _count_notes(request: Request) -> JSONResponse:
 
 @pytest.fixture
 async def wired(sqlite_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    parsed = parse_database_url(sqlite_url)
-    engine = create_async_engine(parsed.sqlalchemy_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(build_metadata(BLUEPRINT, "sqlite").create_all)
-    await engine.dispose()
+    await create_schema(BLUEPRINT, sqlite_url)
     settings = Settings(
         database_url=sqlite_url,
         cors_origins=["https://app.example.com"],
@@ -91,11 +85,7 @@ async def test_cors_refuses_other_origins(wired: httpx.AsyncClient) -> None:
 async def test_the_store_reports_query_timings_through_the_telemetry_port(
     sqlite_url: str,
 ) -> None:
-    parsed = parse_database_url(sqlite_url)
-    engine = create_async_engine(parsed.sqlalchemy_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(build_metadata(BLUEPRINT, "sqlite").create_all)
-    await engine.dispose()
+    await create_schema(BLUEPRINT, sqlite_url)
     telemetry = MemoryTelemetry()
     app = create_app(BLUEPRINT, settings=Settings(database_url=sqlite_url), telemetry=telemetry)
     transport = httpx.ASGITransport(app=app)

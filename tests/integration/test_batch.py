@@ -7,15 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from bastion.adapters.sql.internal_tables import add_internal_tables
-from bastion.adapters.sql.schema import build_metadata
-from bastion.adapters.sql.urls import parse_database_url
 from bastion.app import BastionApp, create_app
 from bastion.blueprint import BelongsTo, Blueprint, EmailField, Resource, StringField
 from bastion.core import FieldError, HookEvent, Hooks, Rejected
 from bastion.settings import Settings
+from schema_support import create_schema
 
 BLUEPRINT = Blueprint(
     name="batch",
@@ -44,14 +41,7 @@ Build = Callable[..., Any]
 @pytest.fixture
 async def build(database_url: str) -> AsyncIterator[Build]:
     """Build an app on this test's database; hands back its HTTP client."""
-    parsed = parse_database_url(database_url)
-    metadata = build_metadata(BLUEPRINT, parsed.dialect)
-    # Until build_metadata adds Bastion's own tables itself (then this is a no-op).
-    add_internal_tables(metadata)
-    engine = create_async_engine(parsed.sqlalchemy_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    await engine.dispose()
+    await create_schema(BLUEPRINT, database_url)
     apps: list[BastionApp] = []
     clients: list[httpx.AsyncClient] = []
 

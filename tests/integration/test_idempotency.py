@@ -9,13 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bastion.adapters.sql.internal_tables import add_internal_tables
-from bastion.adapters.sql.schema import build_metadata
 from bastion.adapters.sql.store import SqlStore
-from bastion.adapters.sql.urls import parse_database_url
 from bastion.app import BastionApp, create_app
 from bastion.blueprint import BelongsTo, Blueprint, DecimalField, EmailField, Resource, StringField
 from bastion.core import (
@@ -31,6 +27,7 @@ from bastion.core import (
 )
 from bastion.core.ports import StoredResponse
 from bastion.settings import Settings
+from schema_support import create_schema
 
 BLUEPRINT = Blueprint(
     name="idempotency",
@@ -53,15 +50,8 @@ BLUEPRINT = Blueprint(
 ADA = {"name": "Ada", "email": "ada@example.com"}
 
 
-async def create_schema(url: str) -> None:
-    parsed = parse_database_url(url)
-    metadata = build_metadata(BLUEPRINT, parsed.dialect)
-    # Until build_metadata adds Bastion's own tables itself (then this is a no-op).
-    add_internal_tables(metadata)
-    engine = create_async_engine(parsed.sqlalchemy_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    await engine.dispose()
+async def create_blueprint_schema(url: str) -> None:
+    await create_schema(BLUEPRINT, url)
 
 
 class ActorFromHeader:
@@ -86,7 +76,7 @@ async def build(database_url: str) -> AsyncIterator[Build]:
     """Build an app on this test's database (schema created once); hands back (app, client)."""
     apps: list[BastionApp] = []
     clients: list[httpx.AsyncClient] = []
-    await create_schema(database_url)
+    await create_blueprint_schema(database_url)
 
     async def factory(
         hooks: Hooks | None = None, **settings: Any
@@ -365,7 +355,7 @@ def _render(row: dict[str, Any]) -> StoredResponse:
 async def test_core_keys_are_scoped_to_the_caller_and_expired_ones_are_purged(
     database_url: str,
 ) -> None:
-    await create_schema(database_url)
+    await create_blueprint_schema(database_url)
     store = SqlStore(url=database_url, blueprint=BLUEPRINT)
     await store.start()
     now = datetime.now(UTC)

@@ -29,11 +29,8 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from bastion.adapters.sql.schema import build_metadata
 from bastion.adapters.sql.sqlite_functions import json_contains
-from bastion.adapters.sql.urls import parse_database_url
 from bastion.app import BastionApp, create_app
 from bastion.blueprint import (
     Blueprint,
@@ -51,6 +48,7 @@ from bastion.blueprint import (
 from bastion.core import QuerySpec, new_id
 from bastion.core.query_rules import operators_for
 from bastion.settings import Settings
+from schema_support import create_schema
 
 FIELDS = {
     "label": StringField(max_length=20, filterable=True, sortable=True),
@@ -224,17 +222,9 @@ def _sort_param(sort: tuple[tuple[str, bool], ...]) -> list[tuple[str, str]]:
 # Fixtures and plumbing ------------------------------------------------------------------------
 
 
-async def _create_schema(url: str) -> None:
-    parsed = parse_database_url(url)
-    engine = create_async_engine(parsed.sqlalchemy_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(build_metadata(BLUEPRINT, parsed.dialect).create_all)
-    await engine.dispose()
-
-
 @pytest.fixture
 def items_url(database_url: str) -> str:
-    asyncio.run(_create_schema(database_url))
+    asyncio.run(create_schema(BLUEPRINT, database_url))
     return database_url
 
 

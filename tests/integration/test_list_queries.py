@@ -15,10 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from bastion.adapters.sql.schema import build_metadata
-from bastion.adapters.sql.urls import parse_database_url
 from bastion.app import BastionApp, create_app
 from bastion.blueprint import (
     BelongsTo,
@@ -41,6 +38,7 @@ from bastion.blueprint import (
 )
 from bastion.core.ports import MemoryTelemetry
 from bastion.settings import Settings
+from schema_support import create_schema
 
 SHOP = Blueprint(
     name="shop",
@@ -146,14 +144,6 @@ class Shop:
         return [record["title"] for record in response.json()["data"]]
 
 
-async def _create_schema(url: str) -> None:
-    parsed = parse_database_url(url)
-    engine = create_async_engine(parsed.sqlalchemy_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(build_metadata(SHOP, parsed.dialect).create_all)
-    await engine.dispose()
-
-
 async def _post(api: httpx.AsyncClient, resource: str, body: dict[str, Any]) -> str:
     response = await api.post(f"/v1/{resource}", json=body)
     assert response.status_code == 201, response.text
@@ -163,7 +153,7 @@ async def _post(api: httpx.AsyncClient, resource: str, body: dict[str, Any]) -> 
 
 @pytest.fixture
 async def shop(database_url: str) -> AsyncIterator[Shop]:
-    await _create_schema(database_url)
+    await create_schema(SHOP, database_url)
     telemetry = MemoryTelemetry()
     app = create_app(SHOP, settings=Settings(database_url=database_url), telemetry=telemetry)
     async with httpx.AsyncClient(

@@ -8,11 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bastion import FieldError, HookEvent, Hooks, Rejected
-from bastion.adapters.sql.schema import build_metadata
-from bastion.adapters.sql.urls import parse_database_url
 from bastion.app import BastionApp, create_app
 from bastion.blueprint import (
     BelongsTo,
@@ -28,6 +25,7 @@ from bastion.blueprint import (
     StringField,
 )
 from bastion.settings import Settings
+from schema_support import create_schema
 
 SHOP = Blueprint(
     name="shop",
@@ -74,14 +72,6 @@ SHOP = Blueprint(
 AppFactory = Callable[..., Any]
 
 
-async def _create_schema(blueprint: Blueprint, url: str) -> None:
-    parsed = parse_database_url(url)
-    engine = create_async_engine(parsed.sqlalchemy_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(build_metadata(blueprint, parsed.dialect).create_all)
-    await engine.dispose()
-
-
 @pytest.fixture
 async def make_client(database_url: str) -> AsyncIterator[AppFactory]:
     """Build an app on this test's database and hand back an HTTP client for it."""
@@ -89,7 +79,7 @@ async def make_client(database_url: str) -> AsyncIterator[AppFactory]:
     clients: list[httpx.AsyncClient] = []
 
     async def factory(blueprint: Blueprint = SHOP, hooks: Hooks | None = None) -> httpx.AsyncClient:
-        await _create_schema(blueprint, database_url)
+        await create_schema(blueprint, database_url)
         settings = Settings(database_url=database_url, max_body_bytes=4096)
         app = create_app(blueprint, settings=settings, hooks=hooks)
         apps.append(app)

@@ -15,11 +15,8 @@ from uuid import UUID
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from bastion.adapters.sql.schema import build_metadata
 from bastion.adapters.sql.store import SqlStore
-from bastion.adapters.sql.urls import parse_database_url
 from bastion.blueprint import (
     Blueprint,
     BooleanField,
@@ -36,6 +33,7 @@ from bastion.blueprint import (
     UuidField,
 )
 from bastion.core import new_id
+from schema_support import create_schema
 
 BLUEPRINT = Blueprint(
     resources={
@@ -91,14 +89,6 @@ _records = st.fixed_dictionaries(
 )
 
 
-async def _create_schema(url: str) -> None:
-    parsed = parse_database_url(url)
-    engine = create_async_engine(parsed.sqlalchemy_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(build_metadata(BLUEPRINT, parsed.dialect).create_all)
-    await engine.dispose()
-
-
 async def _store_and_read(url: str, values: dict[str, Any]) -> tuple[dict[str, Any], UUID]:
     store = SqlStore(url=url, blueprint=BLUEPRINT)
     await store.start()
@@ -118,7 +108,7 @@ async def _store_and_read(url: str, values: dict[str, Any]) -> tuple[dict[str, A
 
 @pytest.fixture
 def samples_url(database_url: str) -> str:
-    asyncio.run(_create_schema(database_url))
+    asyncio.run(create_schema(BLUEPRINT, database_url))
     return database_url
 
 
