@@ -4,6 +4,8 @@ PostgreSQL tests create a database of their own on the server at
 ``BASTION_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``)
 and drop it afterwards. Where the server is absent they skip with a loud
 reason, unless ``BASTION_REQUIRE_SERVICES=1`` (set in CI), which fails them.
+Redis tests use the server at ``BASTION_TEST_REDIS_URL`` (default
+``redis://127.0.0.1:6379/0``) under a key prefix of their own, the same way.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import redis
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "BASTION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REQUIRE_SERVICES = os.environ.get("BASTION_REQUIRE_SERVICES") == "1"
+REDIS_URL = os.environ.get("BASTION_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def _service_missing(name: str, reason: str) -> None:
@@ -55,6 +59,33 @@ def postgres_url() -> Iterator[str]:
         yield _postgres_url_for(name)
     finally:
         asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis server at ``BASTION_TEST_REDIS_URL``, once it has answered PING."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        _service_missing("Redis", str(exc))
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards (and no others)."""
+    prefix = f"bastion-test-{uuid.uuid4().hex}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=500))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 @pytest.fixture

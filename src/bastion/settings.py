@@ -91,8 +91,45 @@ class Settings(BaseSettings):
     cors_credentials: bool = False
     cors_max_age: int = Field(default=600, ge=0)
 
+    redis_url: str | None = None
+    """Redis for state shared between workers (login throttling); in-process when unset."""
+
+    auth_issuer: str = "bastion"
+    """The ``iss`` claim of access tokens (usually the API's public URL)."""
+    auth_audience: str = "bastion"
+    """The ``aud`` claim access tokens carry and must carry."""
+    access_token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+    """Lifetime of an access token (short: revocation is checked, but clients cache)."""
+    refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=60)
+    """Lifetime of a refresh token family from its sign-in."""
+    mfa_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    """Time to complete a login with the second factor."""
+    verify_email_ttl_seconds: int = Field(default=86_400, ge=60)
+    reset_password_ttl_seconds: int = Field(default=3600, ge=60)
+    invitation_ttl_seconds: int = Field(default=7 * 86_400, ge=60)
+    require_verified_email: bool = False
+    """Refuse password sign-in until the email address is verified."""
+    password_min_length: int = Field(default=10, ge=8, le=128)
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65_536, ge=8_192)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    argon2_max_concurrency: int = Field(default=2, ge=1)
+    """Password hashes computed at once per worker (each uses ``argon2_memory_kib``)."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Proxies (IPs or CIDRs) whose ``X-Forwarded-For`` is believed for the client address."""
+    email_sender: str | None = None
+    """``package.module:attribute`` of an async callable ``(message) -> None`` that sends
+    account emails; unset writes them to the log (development only)."""
+    oidc_issuer: str | None = None
+    """Accept access tokens from this external OpenID Connect issuer too."""
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_roles_claim: str = "roles"
+    """Claim (dotted path, e.g. ``realm_access.roles``) holding the external user's roles."""
+    oidc_tenant_claim: str | None = "tenant"
+
     secret_key: SecretStr = SecretStr("change-me-development-only")
-    """Signs internal tokens; production refuses the placeholder."""
+    """Encrypts signing keys and MFA secrets at rest; production refuses the placeholder."""
     log_level: str = "INFO"
 
     @model_validator(mode="after")
@@ -109,6 +146,10 @@ class Settings(BaseSettings):
                     "BASTION_CORS_ORIGINS='*' with BASTION_CORS_CREDENTIALS=true lets any site "
                     "act as your users; list the allowed origins instead"
                 )
+        if self.oidc_issuer and not (self.oidc_audience and self.oidc_jwks_url):
+            raise ValueError(
+                "BASTION_OIDC_ISSUER needs BASTION_OIDC_AUDIENCE and BASTION_OIDC_JWKS_URL too"
+            )
         if self.db_pool_min > self.db_pool_max:
             raise ValueError("BASTION_DB_POOL_MIN must not exceed BASTION_DB_POOL_MAX")
         return self

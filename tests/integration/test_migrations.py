@@ -33,6 +33,7 @@ from bastion.adapters.sql.migrations import (
 )
 from bastion.adapters.sql.urls import parse_database_url
 from bastion.blueprint import Blueprint
+from bastion.blueprint.identity import IDENTITY_RESOURCES
 
 V1 = """
 resources:
@@ -393,7 +394,9 @@ resources:
 
     async with engine.connect() as connection:
         tables = await connection.run_sync(lambda sync: set(sa.inspect(sync).get_table_names()))
-    assert tables == {"orders", "tags", "bastion_migrations"} | INTERNAL_TABLES
+    assert tables == {"orders", "tags", "bastion_migrations"} | INTERNAL_TABLES | set(
+        IDENTITY_RESOURCES
+    )
 
 
 async def test_renamed_from_renames_the_column_and_keeps_its_data(
@@ -573,7 +576,9 @@ async def test_a_failing_revision_is_rolled_back_whole(
     assert status.pending == [failed.value.revision]
     async with engine.connect() as connection:
         tables = await connection.run_sync(lambda sync: set(sa.inspect(sync).get_table_names()))
-    assert tables == {"customers", "orders", "bastion_migrations"} | INTERNAL_TABLES
+    assert tables == {"customers", "orders", "bastion_migrations"} | INTERNAL_TABLES | set(
+        IDENTITY_RESOURCES
+    )
     assert await rows(engine, "SELECT title, quantity FROM orders") == [("no quantity", None)]
 
 

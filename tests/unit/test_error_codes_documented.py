@@ -92,6 +92,22 @@ def _problem_calls_in_source() -> dict[str, int | None]:
     return calls
 
 
+def _oauth_codes_in_source() -> set[str]:
+    """``oauth_<error>`` for every ``OAuthError("<error>", ...)`` raised anywhere in Bastion."""
+    codes = set()
+    for path in (ROOT / "src" / "bastion").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "OAuthError"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                codes.add(f"oauth_{node.args[0].value}")
+    return codes
+
+
 async def _http_exception_codes() -> set[str]:
     """The codes Starlette's own HTTP errors become, for every error status."""
     scope = {
@@ -145,8 +161,14 @@ def test_every_rest_problem_code_is_in_the_errors_doc_table() -> None:
     assert not missing, f"docs/errors.md does not list: {', '.join(missing)}"
 
 
+def test_every_token_endpoint_error_is_in_the_errors_doc_table() -> None:
+    missing = sorted(_oauth_codes_in_source() - set(_documented()))
+    assert not missing, f"docs/errors.md does not list: {', '.join(missing)}"
+
+
 def test_errors_doc_lists_no_code_that_does_not_exist() -> None:
-    stale = sorted(set(_documented()) - set(_error_classes()) - REST_PROBLEM_CODES)
+    known = set(_error_classes()) | REST_PROBLEM_CODES | _oauth_codes_in_source()
+    stale = sorted(set(_documented()) - known)
     assert not stale, f"docs/errors.md lists codes Bastion never uses: {', '.join(stale)}"
 
 

@@ -304,15 +304,15 @@ def test_if_match_is_required_where_the_resource_asks_for_it(example: Document) 
     assert "If-None-Match" in _parameters(example, "/v1/customers/{id}", "get")
 
 
-def test_security_schemes_are_declared_but_not_yet_required(example: Document) -> None:
+def test_security_schemes_are_declared(example: Document) -> None:
     schemes = example["components"]["securitySchemes"]
 
-    assert (schemes["bearerJwt"]["scheme"], schemes["bearerJwt"]["bearerFormat"]) == (
+    assert (schemes["bearerAuth"]["scheme"], schemes["bearerAuth"]["bearerFormat"]) == (
         "bearer",
         "JWT",
     )
     assert (schemes["apiKey"]["type"], schemes["apiKey"]["scheme"]) == ("http", "bearer")
-    assert "security" not in example
+    assert schemes["oauth2"]["flows"]["password"]["tokenUrl"] == "/v1/auth/token"
 
 
 def test_batch_limit_is_stated_when_given() -> None:

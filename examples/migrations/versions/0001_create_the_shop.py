@@ -1,6 +1,6 @@
 """create the shop
 
-Revision ID: 0001_dff120219f37
+Revision ID: 0001_f6d61ad8ede8
 Revises: None
 
 Planned by Bastion from the blueprint; read it before `bastion migrate apply`.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0001_dff120219f37"
+revision = "0001_f6d61ad8ede8"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -32,6 +32,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": False,
                     "sortable": False,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                     "max_length": 200,
                 },
                 "email": {
@@ -43,6 +45,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": True,
                     "sortable": False,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                     "max_length": 320,
                 },
                 "phone": {
@@ -54,6 +58,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": False,
                     "sortable": False,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                     "max_length": 32,
                 },
                 "vip": {
@@ -65,6 +71,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": False,
                     "sortable": False,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                 },
                 "api_secret": {
                     "type": "string",
@@ -75,6 +83,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": False,
                     "sortable": False,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                     "max_length": 128,
                 },
             },
@@ -92,6 +102,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": False,
                     "sortable": False,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                     "max_length": 32,
                 },
                 "name": {
@@ -103,6 +115,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": False,
                     "sortable": False,
                     "searchable": True,
+                    "hidden_from": [],
+                    "read_only_for": [],
                     "max_length": 200,
                 },
                 "description": {
@@ -114,6 +128,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": False,
                     "sortable": False,
                     "searchable": True,
+                    "hidden_from": [],
+                    "read_only_for": [],
                     "max_length": 10000,
                 },
                 "price": {
@@ -125,6 +141,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": True,
                     "sortable": True,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                     "precision": 10,
                     "scale": 2,
                 },
@@ -137,6 +155,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": False,
                     "sortable": False,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                 },
                 "attributes": {
                     "type": "json",
@@ -147,6 +167,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": False,
                     "sortable": False,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                 },
                 "status": {
                     "type": "enum",
@@ -157,6 +179,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": True,
                     "sortable": False,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                     "values": ["draft", "active", "archived"],
                 },
             },
@@ -174,6 +198,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": False,
                     "sortable": False,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                     "resource": "customers",
                     "on_delete": "restrict",
                 },
@@ -186,6 +212,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": False,
                     "sortable": False,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                     "max_length": 20,
                 },
                 "status": {
@@ -197,6 +225,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": True,
                     "sortable": False,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                     "values": ["pending", "paid", "shipped", "cancelled"],
                 },
                 "placed_at": {
@@ -208,6 +238,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": True,
                     "sortable": True,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                 },
                 "total": {
                     "type": "decimal",
@@ -218,6 +250,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": False,
                     "sortable": False,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                     "precision": 12,
                     "scale": 2,
                 },
@@ -243,6 +277,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": False,
                     "sortable": False,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                     "resource": "orders",
                     "on_delete": "cascade",
                 },
@@ -255,6 +291,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": False,
                     "sortable": False,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                     "resource": "products",
                     "on_delete": "restrict",
                 },
@@ -267,6 +305,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": False,
                     "sortable": False,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                 },
                 "unit_price": {
                     "type": "decimal",
@@ -277,6 +317,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": False,
                     "sortable": False,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                     "precision": 10,
                     "scale": 2,
                 },
@@ -295,6 +337,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": False,
                     "sortable": False,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                     "max_length": 50,
                 },
             },
@@ -312,6 +356,8 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": False,
                     "sortable": False,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                     "resource": "products",
                     "on_delete": "cascade",
                 },
@@ -324,17 +370,843 @@ BLUEPRINT_SNAPSHOT = {
                     "filterable": False,
                     "sortable": False,
                     "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
                     "resource": "tags",
                     "on_delete": "cascade",
                 },
             },
             "indexes": [{"fields": ["product", "tag"], "unique": True, "name": None}],
         },
+        "users": {
+            "description": "People and services that sign in.",
+            "fields": {
+                "email": {
+                    "type": "email",
+                    "required": False,
+                    "unique": True,
+                    "description": "Sign-in address (none for service accounts).",
+                    "default": None,
+                    "filterable": True,
+                    "sortable": True,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": ["anyone"],
+                    "max_length": 320,
+                },
+                "name": {
+                    "type": "string",
+                    "required": False,
+                    "unique": False,
+                    "description": "Display name.",
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "max_length": 200,
+                },
+                "kind": {
+                    "type": "enum",
+                    "required": False,
+                    "unique": False,
+                    "description": "person (password) or service (client credentials).",
+                    "default": "person",
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "values": ["person", "service"],
+                },
+                "roles": {
+                    "type": "json",
+                    "required": False,
+                    "unique": False,
+                    "description": "Role names; only admins assign them.",
+                    "default": [],
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": ["anyone"],
+                },
+                "tenant": {
+                    "type": "belongs_to",
+                    "required": False,
+                    "unique": False,
+                    "description": "The user's tenant (the token's tenant claim).",
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": ["anyone"],
+                    "resource": "tenants",
+                    "on_delete": "restrict",
+                },
+                "status": {
+                    "type": "enum",
+                    "required": False,
+                    "unique": False,
+                    "description": "Disabled users cannot sign in; tokens stop.",
+                    "default": "active",
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": ["anyone"],
+                    "values": ["active", "disabled"],
+                },
+                "email_verified": {
+                    "type": "boolean",
+                    "required": False,
+                    "unique": False,
+                    "description": "Set by the email verification flow.",
+                    "default": False,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+                "mfa_enabled": {
+                    "type": "boolean",
+                    "required": False,
+                    "unique": False,
+                    "description": "Set by MFA enrolment.",
+                    "default": False,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+            },
+            "indexes": [],
+        },
+        "tenants": {
+            "description": "Organisations whose data is kept apart.",
+            "fields": {
+                "name": {
+                    "type": "string",
+                    "required": True,
+                    "unique": True,
+                    "description": None,
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "max_length": 200,
+                },
+            },
+            "indexes": [],
+        },
+        "bastion_credentials": {
+            "description": "Password and MFA secrets (hashed or encrypted).",
+            "fields": {
+                "user": {
+                    "type": "belongs_to",
+                    "required": True,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "resource": "users",
+                    "on_delete": "cascade",
+                },
+                "password_hash": {
+                    "type": "string",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "max_length": 512,
+                },
+                "client_secret_hash": {
+                    "type": "string",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "max_length": 512,
+                },
+                "totp_secret": {
+                    "type": "string",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "max_length": 512,
+                },
+                "totp_last_step": {
+                    "type": "integer",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+                "recovery_codes": {
+                    "type": "json",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": [],
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+                "sessions_valid_after": {
+                    "type": "datetime",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+            },
+            "indexes": [],
+        },
+        "bastion_refresh_tokens": {
+            "description": "Refresh tokens (hashed), one family per sign-in.",
+            "fields": {
+                "user": {
+                    "type": "belongs_to",
+                    "required": True,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "resource": "users",
+                    "on_delete": "cascade",
+                },
+                "family": {
+                    "type": "uuid",
+                    "required": True,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+                "token_hash": {
+                    "type": "string",
+                    "required": True,
+                    "unique": True,
+                    "description": None,
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "max_length": 64,
+                },
+                "scopes": {
+                    "type": "json",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": [],
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+                "expires_at": {
+                    "type": "datetime",
+                    "required": True,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+                "used_at": {
+                    "type": "datetime",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+                "revoked_at": {
+                    "type": "datetime",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+            },
+            "indexes": [],
+        },
+        "bastion_api_keys": {
+            "description": "API keys for machines (hashed).",
+            "fields": {
+                "user": {
+                    "type": "belongs_to",
+                    "required": True,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "resource": "users",
+                    "on_delete": "cascade",
+                },
+                "name": {
+                    "type": "string",
+                    "required": True,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "max_length": 200,
+                },
+                "prefix": {
+                    "type": "string",
+                    "required": True,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "max_length": 16,
+                },
+                "key_hash": {
+                    "type": "string",
+                    "required": True,
+                    "unique": True,
+                    "description": None,
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "max_length": 64,
+                },
+                "scopes": {
+                    "type": "json",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": [],
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+                "expires_at": {
+                    "type": "datetime",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+                "last_used_at": {
+                    "type": "datetime",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+                "revoked_at": {
+                    "type": "datetime",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+            },
+            "indexes": [],
+        },
+        "bastion_one_time_tokens": {
+            "description": "Single-use, time-limited tokens.",
+            "fields": {
+                "user": {
+                    "type": "belongs_to",
+                    "required": True,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "resource": "users",
+                    "on_delete": "cascade",
+                },
+                "purpose": {
+                    "type": "enum",
+                    "required": True,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "values": ["verify_email", "reset_password", "mfa_login"],
+                },
+                "token_hash": {
+                    "type": "string",
+                    "required": True,
+                    "unique": True,
+                    "description": None,
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "max_length": 64,
+                },
+                "expires_at": {
+                    "type": "datetime",
+                    "required": True,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+                "used_at": {
+                    "type": "datetime",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+            },
+            "indexes": [],
+        },
+        "bastion_invitations": {
+            "description": "Invitations to register.",
+            "fields": {
+                "email": {
+                    "type": "email",
+                    "required": True,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "max_length": 320,
+                },
+                "roles": {
+                    "type": "json",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": [],
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+                "tenant": {
+                    "type": "uuid",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+                "token_hash": {
+                    "type": "string",
+                    "required": True,
+                    "unique": True,
+                    "description": None,
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "max_length": 64,
+                },
+                "invited_by": {
+                    "type": "uuid",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+                "expires_at": {
+                    "type": "datetime",
+                    "required": True,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+                "used_at": {
+                    "type": "datetime",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+            },
+            "indexes": [],
+        },
+        "bastion_signing_keys": {
+            "description": "Token signing keys (private keys encrypted).",
+            "fields": {
+                "kid": {
+                    "type": "string",
+                    "required": True,
+                    "unique": True,
+                    "description": None,
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "max_length": 64,
+                },
+                "algorithm": {
+                    "type": "string",
+                    "required": True,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "max_length": 16,
+                },
+                "private_key": {
+                    "type": "text",
+                    "required": True,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "max_length": None,
+                },
+                "public_jwk": {
+                    "type": "json",
+                    "required": True,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+                "retired_at": {
+                    "type": "datetime",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+            },
+            "indexes": [],
+        },
+        "bastion_revocations": {
+            "description": "Revoked access tokens and per-user cut-offs.",
+            "fields": {
+                "jti": {
+                    "type": "string",
+                    "required": True,
+                    "unique": True,
+                    "description": None,
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "max_length": 128,
+                },
+                "issued_before": {
+                    "type": "datetime",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+                "expires_at": {
+                    "type": "datetime",
+                    "required": True,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+            },
+            "indexes": [],
+        },
+        "bastion_auth_events": {
+            "description": "Audit trail of sign-ins and account changes.",
+            "fields": {
+                "kind": {
+                    "type": "string",
+                    "required": True,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "max_length": 64,
+                },
+                "user": {
+                    "type": "uuid",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+                "actor": {
+                    "type": "uuid",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": True,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+                "ip": {
+                    "type": "string",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "max_length": 64,
+                },
+                "request_id": {
+                    "type": "string",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "max_length": 128,
+                },
+                "detail": {
+                    "type": "json",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": {},
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                },
+            },
+            "indexes": [],
+        },
     },
 }
 
 
 def upgrade() -> None:
+    op.create_table(
+        "bastion_auth_events",
+        sa.Column("id", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.String(length=64, collation="C").with_variant(sa.String(length=64), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column("user", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=True),
+        sa.Column("actor", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=True),
+        sa.Column(
+            "ip",
+            sa.String(length=64, collation="C").with_variant(sa.String(length=64), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column(
+            "request_id",
+            sa.String(length=128, collation="C").with_variant(sa.String(length=128), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column(
+            "detail",
+            postgresql.JSONB(astext_type=sa.Text()).with_variant(sa.Text(), "sqlite"),
+            nullable=True,
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bastion_auth_events")),
+        comment="Audit trail of sign-ins and account changes.",
+    )
+    with op.batch_alter_table("bastion_auth_events", schema=None) as batch_op:
+        batch_op.create_index("ix_bastion_auth_events_actor", ["actor"], unique=False)
+        batch_op.create_index(
+            "ix_bastion_auth_events_created_at_id", ["created_at", "id"], unique=False
+        )
+        batch_op.create_index("ix_bastion_auth_events_kind", ["kind"], unique=False)
+        batch_op.create_index("ix_bastion_auth_events_user", ["user"], unique=False)
+
     op.create_table(
         "bastion_idempotency_keys",
         sa.Column(
@@ -373,6 +1245,144 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_bastion_idempotency_keys_expires_at", ["expires_at"], unique=False
         )
+
+    op.create_table(
+        "bastion_invitations",
+        sa.Column("id", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "email",
+            sa.String(length=320, collation="C").with_variant(sa.String(length=320), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "roles",
+            postgresql.JSONB(astext_type=sa.Text()).with_variant(sa.Text(), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column("tenant", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=True),
+        sa.Column(
+            "token_hash",
+            sa.String(length=64, collation="C").with_variant(sa.String(length=64), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "invited_by", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "expires_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "used_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=True,
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bastion_invitations")),
+        comment="Invitations to register.",
+    )
+    with op.batch_alter_table("bastion_invitations", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_bastion_invitations_created_at_id", ["created_at", "id"], unique=False
+        )
+        batch_op.create_index("ix_bastion_invitations_email", ["email"], unique=False)
+        batch_op.create_index("uq_bastion_invitations_token_hash", ["token_hash"], unique=True)
+
+    op.create_table(
+        "bastion_revocations",
+        sa.Column("id", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "jti",
+            sa.String(length=128, collation="C").with_variant(sa.String(length=128), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "issued_before",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column(
+            "expires_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bastion_revocations")),
+        comment="Revoked access tokens and per-user cut-offs.",
+    )
+    with op.batch_alter_table("bastion_revocations", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_bastion_revocations_created_at_id", ["created_at", "id"], unique=False
+        )
+        batch_op.create_index("ix_bastion_revocations_expires_at", ["expires_at"], unique=False)
+        batch_op.create_index("uq_bastion_revocations_jti", ["jti"], unique=True)
+
+    op.create_table(
+        "bastion_signing_keys",
+        sa.Column("id", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "kid",
+            sa.String(length=64, collation="C").with_variant(sa.String(length=64), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "algorithm",
+            sa.String(length=16, collation="C").with_variant(sa.String(length=16), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "private_key", sa.Text(collation="C").with_variant(sa.Text(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "public_jwk",
+            postgresql.JSONB(astext_type=sa.Text()).with_variant(sa.Text(), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "retired_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=True,
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bastion_signing_keys")),
+        comment="Token signing keys (private keys encrypted).",
+    )
+    with op.batch_alter_table("bastion_signing_keys", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_bastion_signing_keys_created_at_id", ["created_at", "id"], unique=False
+        )
+        batch_op.create_index("uq_bastion_signing_keys_kid", ["kid"], unique=True)
 
     op.create_table(
         "customers",
@@ -498,6 +1508,32 @@ def upgrade() -> None:
         batch_op.create_index("uq_tags_name", ["name"], unique=True)
 
     op.create_table(
+        "tenants",
+        sa.Column("id", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "name",
+            sa.String(length=200, collation="C").with_variant(sa.String(length=200), "sqlite"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tenants")),
+        comment="Organisations whose data is kept apart.",
+    )
+    with op.batch_alter_table("tenants", schema=None) as batch_op:
+        batch_op.create_index("ix_tenants_created_at_id", ["created_at", "id"], unique=False)
+        batch_op.create_index("uq_tenants_name", ["name"], unique=True)
+
+    op.create_table(
         "orders",
         sa.Column("id", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
         sa.Column(
@@ -581,6 +1617,308 @@ def upgrade() -> None:
         batch_op.create_index("ix_product_tags_created_at_id", ["created_at", "id"], unique=False)
         batch_op.create_index("ix_product_tags_tag", ["tag"], unique=False)
         batch_op.create_index("uq_product_tags_product_tag", ["product", "tag"], unique=True)
+
+    op.create_table(
+        "users",
+        sa.Column("id", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "email",
+            sa.String(length=320, collation="C").with_variant(sa.String(length=320), "sqlite"),
+            nullable=True,
+            comment="Sign-in address (none for service accounts).",
+        ),
+        sa.Column(
+            "name",
+            sa.String(length=200, collation="C").with_variant(sa.String(length=200), "sqlite"),
+            nullable=True,
+            comment="Display name.",
+        ),
+        sa.Column(
+            "kind",
+            sa.String(length=64, collation="C").with_variant(sa.String(length=64), "sqlite"),
+            server_default="person",
+            nullable=True,
+            comment="person (password) or service (client credentials).",
+        ),
+        sa.Column(
+            "roles",
+            postgresql.JSONB(astext_type=sa.Text()).with_variant(sa.Text(), "sqlite"),
+            nullable=True,
+            comment="Role names; only admins assign them.",
+        ),
+        sa.Column(
+            "tenant",
+            sa.Uuid().with_variant(sa.String(length=36), "sqlite"),
+            nullable=True,
+            comment="The user's tenant (the token's tenant claim).",
+        ),
+        sa.Column(
+            "status",
+            sa.String(length=64, collation="C").with_variant(sa.String(length=64), "sqlite"),
+            server_default="active",
+            nullable=True,
+            comment="Disabled users cannot sign in; tokens stop.",
+        ),
+        sa.Column(
+            "email_verified",
+            sa.Boolean(),
+            server_default="0",
+            nullable=True,
+            comment="Set by the email verification flow.",
+        ),
+        sa.Column(
+            "mfa_enabled",
+            sa.Boolean(),
+            server_default="0",
+            nullable=True,
+            comment="Set by MFA enrolment.",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant"], ["tenants.id"], name=op.f("fk_users_tenant"), ondelete="RESTRICT"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+        comment="People and services that sign in.",
+    )
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.create_index("ix_users_created_at_id", ["created_at", "id"], unique=False)
+        batch_op.create_index("ix_users_email_id", ["email", "id"], unique=False)
+        batch_op.create_index("ix_users_kind", ["kind"], unique=False)
+        batch_op.create_index("ix_users_name", ["name"], unique=False)
+        batch_op.create_index("ix_users_status", ["status"], unique=False)
+        batch_op.create_index("ix_users_tenant", ["tenant"], unique=False)
+        batch_op.create_index("uq_users_email", ["email"], unique=True)
+
+    op.create_table(
+        "bastion_api_keys",
+        sa.Column("id", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("user", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "name",
+            sa.String(length=200, collation="C").with_variant(sa.String(length=200), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "prefix",
+            sa.String(length=16, collation="C").with_variant(sa.String(length=16), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "key_hash",
+            sa.String(length=64, collation="C").with_variant(sa.String(length=64), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "scopes",
+            postgresql.JSONB(astext_type=sa.Text()).with_variant(sa.Text(), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column(
+            "expires_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column(
+            "last_used_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column(
+            "revoked_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=True,
+        ),
+        sa.ForeignKeyConstraint(
+            ["user"], ["users.id"], name=op.f("fk_bastion_api_keys_user"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bastion_api_keys")),
+        comment="API keys for machines (hashed).",
+    )
+    with op.batch_alter_table("bastion_api_keys", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_bastion_api_keys_created_at_id", ["created_at", "id"], unique=False
+        )
+        batch_op.create_index("ix_bastion_api_keys_prefix", ["prefix"], unique=False)
+        batch_op.create_index("ix_bastion_api_keys_user", ["user"], unique=False)
+        batch_op.create_index("uq_bastion_api_keys_key_hash", ["key_hash"], unique=True)
+
+    op.create_table(
+        "bastion_credentials",
+        sa.Column("id", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("user", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "password_hash",
+            sa.String(length=512, collation="C").with_variant(sa.String(length=512), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column(
+            "client_secret_hash",
+            sa.String(length=512, collation="C").with_variant(sa.String(length=512), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column(
+            "totp_secret",
+            sa.String(length=512, collation="C").with_variant(sa.String(length=512), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
+        sa.Column(
+            "recovery_codes",
+            postgresql.JSONB(astext_type=sa.Text()).with_variant(sa.Text(), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column(
+            "sessions_valid_after",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=True,
+        ),
+        sa.ForeignKeyConstraint(
+            ["user"], ["users.id"], name=op.f("fk_bastion_credentials_user"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bastion_credentials")),
+        comment="Password and MFA secrets (hashed or encrypted).",
+    )
+    with op.batch_alter_table("bastion_credentials", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_bastion_credentials_created_at_id", ["created_at", "id"], unique=False
+        )
+        batch_op.create_index("ix_bastion_credentials_user", ["user"], unique=False)
+
+    op.create_table(
+        "bastion_one_time_tokens",
+        sa.Column("id", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("user", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "purpose",
+            sa.String(length=64, collation="C").with_variant(sa.String(length=64), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "token_hash",
+            sa.String(length=64, collation="C").with_variant(sa.String(length=64), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "expires_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "used_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=True,
+        ),
+        sa.ForeignKeyConstraint(
+            ["user"], ["users.id"], name=op.f("fk_bastion_one_time_tokens_user"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bastion_one_time_tokens")),
+        comment="Single-use, time-limited tokens.",
+    )
+    with op.batch_alter_table("bastion_one_time_tokens", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_bastion_one_time_tokens_created_at_id", ["created_at", "id"], unique=False
+        )
+        batch_op.create_index("ix_bastion_one_time_tokens_purpose", ["purpose"], unique=False)
+        batch_op.create_index("ix_bastion_one_time_tokens_user", ["user"], unique=False)
+        batch_op.create_index("uq_bastion_one_time_tokens_token_hash", ["token_hash"], unique=True)
+
+    op.create_table(
+        "bastion_refresh_tokens",
+        sa.Column("id", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("user", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column("family", sa.Uuid().with_variant(sa.String(length=36), "sqlite"), nullable=False),
+        sa.Column(
+            "token_hash",
+            sa.String(length=64, collation="C").with_variant(sa.String(length=64), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "scopes",
+            postgresql.JSONB(astext_type=sa.Text()).with_variant(sa.Text(), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column(
+            "expires_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "used_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column(
+            "revoked_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=True,
+        ),
+        sa.ForeignKeyConstraint(
+            ["user"], ["users.id"], name=op.f("fk_bastion_refresh_tokens_user"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bastion_refresh_tokens")),
+        comment="Refresh tokens (hashed), one family per sign-in.",
+    )
+    with op.batch_alter_table("bastion_refresh_tokens", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_bastion_refresh_tokens_created_at_id", ["created_at", "id"], unique=False
+        )
+        batch_op.create_index("ix_bastion_refresh_tokens_family", ["family"], unique=False)
+        batch_op.create_index("ix_bastion_refresh_tokens_user", ["user"], unique=False)
+        batch_op.create_index("uq_bastion_refresh_tokens_token_hash", ["token_hash"], unique=True)
 
     op.create_table(
         "order_items",
@@ -707,6 +2045,42 @@ def downgrade() -> None:
         batch_op.drop_index("ix_order_items_created_at_id")
 
     op.drop_table("order_items")
+    with op.batch_alter_table("bastion_refresh_tokens", schema=None) as batch_op:
+        batch_op.drop_index("uq_bastion_refresh_tokens_token_hash")
+        batch_op.drop_index("ix_bastion_refresh_tokens_user")
+        batch_op.drop_index("ix_bastion_refresh_tokens_family")
+        batch_op.drop_index("ix_bastion_refresh_tokens_created_at_id")
+
+    op.drop_table("bastion_refresh_tokens")
+    with op.batch_alter_table("bastion_one_time_tokens", schema=None) as batch_op:
+        batch_op.drop_index("uq_bastion_one_time_tokens_token_hash")
+        batch_op.drop_index("ix_bastion_one_time_tokens_user")
+        batch_op.drop_index("ix_bastion_one_time_tokens_purpose")
+        batch_op.drop_index("ix_bastion_one_time_tokens_created_at_id")
+
+    op.drop_table("bastion_one_time_tokens")
+    with op.batch_alter_table("bastion_credentials", schema=None) as batch_op:
+        batch_op.drop_index("ix_bastion_credentials_user")
+        batch_op.drop_index("ix_bastion_credentials_created_at_id")
+
+    op.drop_table("bastion_credentials")
+    with op.batch_alter_table("bastion_api_keys", schema=None) as batch_op:
+        batch_op.drop_index("uq_bastion_api_keys_key_hash")
+        batch_op.drop_index("ix_bastion_api_keys_user")
+        batch_op.drop_index("ix_bastion_api_keys_prefix")
+        batch_op.drop_index("ix_bastion_api_keys_created_at_id")
+
+    op.drop_table("bastion_api_keys")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_index("uq_users_email")
+        batch_op.drop_index("ix_users_tenant")
+        batch_op.drop_index("ix_users_status")
+        batch_op.drop_index("ix_users_name")
+        batch_op.drop_index("ix_users_kind")
+        batch_op.drop_index("ix_users_email_id")
+        batch_op.drop_index("ix_users_created_at_id")
+
+    op.drop_table("users")
     with op.batch_alter_table("product_tags", schema=None) as batch_op:
         batch_op.drop_index("uq_product_tags_product_tag")
         batch_op.drop_index("ix_product_tags_tag")
@@ -722,6 +2096,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_orders_created_at_id")
 
     op.drop_table("orders")
+    with op.batch_alter_table("tenants", schema=None) as batch_op:
+        batch_op.drop_index("uq_tenants_name")
+        batch_op.drop_index("ix_tenants_created_at_id")
+
+    op.drop_table("tenants")
     with op.batch_alter_table("tags", schema=None) as batch_op:
         batch_op.drop_index("uq_tags_name")
         batch_op.drop_index("ix_tags_created_at_id")
@@ -739,7 +2118,31 @@ def downgrade() -> None:
         batch_op.drop_index("ix_customers_created_at_id")
 
     op.drop_table("customers")
+    with op.batch_alter_table("bastion_signing_keys", schema=None) as batch_op:
+        batch_op.drop_index("uq_bastion_signing_keys_kid")
+        batch_op.drop_index("ix_bastion_signing_keys_created_at_id")
+
+    op.drop_table("bastion_signing_keys")
+    with op.batch_alter_table("bastion_revocations", schema=None) as batch_op:
+        batch_op.drop_index("uq_bastion_revocations_jti")
+        batch_op.drop_index("ix_bastion_revocations_expires_at")
+        batch_op.drop_index("ix_bastion_revocations_created_at_id")
+
+    op.drop_table("bastion_revocations")
+    with op.batch_alter_table("bastion_invitations", schema=None) as batch_op:
+        batch_op.drop_index("uq_bastion_invitations_token_hash")
+        batch_op.drop_index("ix_bastion_invitations_email")
+        batch_op.drop_index("ix_bastion_invitations_created_at_id")
+
+    op.drop_table("bastion_invitations")
     with op.batch_alter_table("bastion_idempotency_keys", schema=None) as batch_op:
         batch_op.drop_index("ix_bastion_idempotency_keys_expires_at")
 
     op.drop_table("bastion_idempotency_keys")
+    with op.batch_alter_table("bastion_auth_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_bastion_auth_events_user")
+        batch_op.drop_index("ix_bastion_auth_events_kind")
+        batch_op.drop_index("ix_bastion_auth_events_created_at_id")
+        batch_op.drop_index("ix_bastion_auth_events_actor")
+
+    op.drop_table("bastion_auth_events")

@@ -41,8 +41,10 @@ from bastion.api.rest import (
 from bastion.api.rest.openapi import DocumentLimits, build_openapi, openapi_routes
 from bastion.api.rest.versions import VersionedEndpoint, version_views
 from bastion.app.extensions import load_reference
-from bastion.blueprint import Blueprint, load_blueprint
+from bastion.app.identity import IdentityWiring, build_identity
+from bastion.blueprint import Blueprint, load_blueprint, with_identity
 from bastion.core import (
+    AccessRules,
     BastionError,
     Hooks,
     IdempotencyPolicy,
@@ -76,11 +78,13 @@ class BastionApp:
         service: RecordService,
         store: SqlStore,
         routes: Sequence[BaseRoute],
+        identity: IdentityWiring,
     ) -> None:
         self.blueprint = blueprint
         self.settings = settings
         self.service = service
         self.store = store
+        self.identity = identity
         self._started = False
         self._start_lock = asyncio.Lock()
         middleware = [Middleware(ProblemMiddleware)]
@@ -102,6 +106,8 @@ class BastionApp:
                     max_age=settings.cors_max_age,
                 )
             )
+        # Inside CORS, so a 401 still carries the CORS headers a browser needs to read it.
+        middleware.append(identity.middleware)
         self.starlette = Starlette(
             routes=list(routes),
             middleware=middleware,
@@ -115,12 +121,14 @@ class BastionApp:
         async with self._start_lock:
             if not self._started:
                 await self.store.start()
+                await self.identity.start()
                 self._started = True
 
     async def stop(self) -> None:
         """Close connections."""
         async with self._start_lock:
             if self._started:
+                await self.identity.stop()
                 await self.store.close()
                 self._started = False
 
@@ -173,6 +181,8 @@ def create_app(
         blueprint = settings.blueprint
     if not isinstance(blueprint, Blueprint):
         blueprint = load_blueprint(blueprint)
+    # Every application serves the built-in users, tenants and Bastion's own bookkeeping.
+    blueprint = with_identity(blueprint)
     if hooks is None:
         hooks = load_reference(blueprint, "hooks", "hooks") or Hooks()
     project_routes = load_reference(blueprint, "routes", "routes") or []
@@ -189,7 +199,10 @@ def create_app(
         ),
         telemetry=telemetry,
     )
-    service = RecordService(blueprint=blueprint, store=store, hooks=hooks, telemetry=telemetry)
+    access = AccessRules(blueprint, open_by_default=settings.is_development)
+    service = RecordService(
+        blueprint=blueprint, store=store, hooks=hooks, telemetry=telemetry, access=access
+    )
     idempotent = IdempotentRecords(
         records=service,
         policy=IdempotencyPolicy(ttl=timedelta(seconds=settings.idempotency_ttl_seconds)),
@@ -212,9 +225,15 @@ def create_app(
     api_docs = openapi_routes(
         document, title=blueprint.name, versions=tuple(blueprint.served_versions())
     )
-    all_routes = [*routes, *project_routes, *api_docs, *generated]
+    identity = build_identity(settings, blueprint, service, store)
+    all_routes = [*routes, *project_routes, *identity.routes, *api_docs, *generated]
     return BastionApp(
-        blueprint=blueprint, settings=settings, service=service, store=store, routes=all_routes
+        blueprint=blueprint,
+        settings=settings,
+        service=service,
+        store=store,
+        routes=all_routes,
+        identity=identity,
     )
 
 

@@ -10,7 +10,10 @@ same models; either way it is checked before anything is served::
 This package is pure: it imports nothing else of Bastion.
 """
 
+from bastion.blueprint.access import ACTIONS, ADMIN_ROLE, ANYONE, AUTHENTICATED, AuthSpec, RoleGrant
+from bastion.blueprint.access_rules import access_warnings, owner_field
 from bastion.blueprint.errors import BlueprintInvalid, BlueprintProblem
+from bastion.blueprint.identity import has_identity, with_identity
 from bastion.blueprint.jsonschema import blueprint_json_schema
 from bastion.blueprint.loader import load_blueprint, parse_blueprint
 from bastion.blueprint.model import (
@@ -44,11 +47,16 @@ from bastion.blueprint.model import (
 from bastion.blueprint.validate import validate_blueprint
 
 __all__ = [
+    "ACTIONS",
+    "ADMIN_ROLE",
+    "ANYONE",
+    "AUTHENTICATED",
     "FIELD_TYPES",
     "QUERY_PARAMETERS",
     "SYSTEM_FIELDS",
     "AnyField",
     "ApiVersion",
+    "AuthSpec",
     "BelongsTo",
     "Blueprint",
     "BlueprintInvalid",
@@ -67,13 +75,18 @@ __all__ = [
     "OnDelete",
     "PageSize",
     "Resource",
+    "RoleGrant",
     "StringField",
     "TextField",
     "UrlField",
     "UuidField",
     "VersionChanges",
+    "access_warnings",
     "blueprint_json_schema",
+    "has_identity",
     "load_blueprint",
+    "owner_field",
     "parse_blueprint",
     "validate_blueprint",
+    "with_identity",
 ]

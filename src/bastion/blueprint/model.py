@@ -34,6 +34,8 @@ from pydantic import (
     model_serializer,
 )
 
+from bastion.blueprint.access import AuthSpec, RoleGrant
+
 __all__ = [
     "FIELD_TYPES",
     "QUERY_PARAMETERS",
@@ -110,6 +112,10 @@ class _FieldBase(_Spec):
     """Lists may sort by it (``?sort=-field``); indexed."""
     searchable: bool = False
     """Included in full-text search (``?q=``); text-like fields only."""
+    hidden_from: list[str] = Field(default_factory=list)
+    """Roles that never see the field, nor filter, sort or search on it, nor write it."""
+    read_only_for: list[str] = Field(default_factory=list)
+    """Roles that may read the field but not write it."""
 
     @model_serializer(mode="wrap")
     def _serialize_with_type(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -318,6 +324,14 @@ class Resource(_Spec):
     """Writes must send ``If-Match`` (428 without it)."""
     page_size: PageSize = Field(default_factory=lambda: PageSize())
     """The default and largest ``limit`` of a list page."""
+    access: dict[str, RoleGrant] | None = None
+    """Role -> what it may do (see :mod:`bastion.blueprint.access`); none declared
+    means open in development and admin-only in production."""
+    tenant_scoped: bool = False
+    """Every record belongs to the creator's tenant (a read-only ``tenant`` field),
+    and every query is confined to the caller's tenant."""
+    internal: bool = False
+    """Bastion's own bookkeeping (tokens, keys): stored and migrated, never served."""
 
 
 class VersionChanges(_Spec):
@@ -354,6 +368,8 @@ class Blueprint(_Spec):
     ``package.module``, with an optional ``:attribute`` (default ``hooks``)."""
     routes: str | None = None
     """Python code with extra routes, as for ``hooks`` (default attribute ``routes``)."""
+    auth: AuthSpec = Field(default_factory=lambda: AuthSpec())
+    """Roles, registration and MFA (see :mod:`bastion.blueprint.access`)."""
     api_versions: dict[str, ApiVersion] = Field(default_factory=dict)
     """The API versions served (``v1``, ``v2``, ...); none declared means just ``v1``,
     showing every field under its blueprint name."""
@@ -375,6 +391,10 @@ class Blueprint(_Spec):
         if not self.api_versions:
             return {"v1": ApiVersion()}
         return dict(sorted(self.api_versions.items(), key=lambda item: int(item[0][1:] or 0)))
+
+    def served_resources(self) -> dict[str, Resource]:
+        """The resources the APIs serve (every one but Bastion's internal ones)."""
+        return {name: r for name, r in self.resources.items() if not r.internal}
 
     def resource(self, name: str) -> Resource:
         """The resource called ``name`` (``KeyError`` if there is none)."""

@@ -25,8 +25,10 @@ import difflib
 import re
 from collections.abc import Mapping
 
+from bastion.blueprint.access_rules import access_problems
 from bastion.blueprint.errors import BlueprintInvalid, BlueprintProblem, line_of
 from bastion.blueprint.field_rules import constraint_problems, default_problem
+from bastion.blueprint.identity import IDENTITY_RESOURCES, has_identity, with_identity
 from bastion.blueprint.listing_rules import listing_problems
 from bastion.blueprint.model import (
     QUERY_PARAMETERS,
@@ -75,7 +77,12 @@ def validate_blueprint(
     Raises:
         BlueprintInvalid: With every fatal problem found, not just the first.
     """
-    checks = _Checks(blueprint, source=source, lines=lines)
+    as_written = not has_identity(blueprint)
+    checks = _Checks(with_identity(blueprint), source=source, lines=lines)
+    if as_written:
+        # Checked before the identity resources are merged in, which would hide them.
+        for path, message, hint in access_problems(blueprint):
+            checks.error(path, message, hint)
     checks.run()
     if checks.errors:
         raise BlueprintInvalid(checks.errors, source=source)
@@ -144,6 +151,8 @@ class _Checks:
 
     def check_resource_name(self, name: str, path: str) -> None:
         if self.check_identifier(name, path, "resource"):
+            return
+        if name in IDENTITY_RESOURCES:
             return
         if name.startswith(_INTERNAL_PREFIX):
             self.error(

@@ -7,8 +7,10 @@ import typer
 from bastion.cli.check import check
 from bastion.cli.export import export_app
 from bastion.cli.init import init
+from bastion.cli.keys import keys_app
 from bastion.cli.migrate import migrate_app
 from bastion.cli.serve import serve
+from bastion.cli.users import users_app
 
 __all__ = ["app", "main"]
 
@@ -24,6 +26,8 @@ app.command(help="Create a new project: blueprint, hooks, .env.example and READM
 app.command(help="Validate the blueprint and report every problem with its line.")(check)
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(export_app, name="export")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
 
 
 def main() -> None:

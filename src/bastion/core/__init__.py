@@ -1,5 +1,6 @@
 """What Bastion does, independent of HTTP and of any database."""
 
+from bastion.core.access import AccessRules, CallerAccess, RowScope
 from bastion.core.aggregation import AGGREGATE_FUNCTIONS, Aggregate, AggregateSpec
 from bastion.core.context import ANONYMOUS, RequestContext
 from bastion.core.cursor import decode_cursor, encode_cursor
@@ -8,15 +9,19 @@ from bastion.core.errors import (
     Conflict,
     DeleteRestricted,
     FieldError,
+    Forbidden,
     IdempotencyInFlight,
     IdempotencyKeyReused,
     InvalidInput,
     InvalidQuery,
+    NotAuthenticated,
     NotFound,
+    OAuthError,
     PreconditionFailed,
     PreconditionRequired,
     Rejected,
     StoreUnavailable,
+    TooManyAttempts,
     UniqueViolation,
 )
 from bastion.core.hooks import HookEvent, Hooks
@@ -36,15 +41,18 @@ from bastion.core.records import ExpectedVersion, RecordService, TransactionReco
 __all__ = [
     "AGGREGATE_FUNCTIONS",
     "ANONYMOUS",
+    "AccessRules",
     "Aggregate",
     "AggregateSpec",
     "BastionError",
+    "CallerAccess",
     "Conflict",
     "Cursor",
     "DeleteRestricted",
     "ExpectedVersion",
     "FieldError",
     "Filter",
+    "Forbidden",
     "HasManyLink",
     "HookEvent",
     "Hooks",
@@ -56,7 +64,9 @@ __all__ = [
     "IdempotentRequest",
     "InvalidInput",
     "InvalidQuery",
+    "NotAuthenticated",
     "NotFound",
+    "OAuthError",
     "Page",
     "PreconditionFailed",
     "PreconditionRequired",
@@ -65,8 +75,10 @@ __all__ = [
     "RecordService",
     "Rejected",
     "RequestContext",
+    "RowScope",
     "SortKey",
     "StoreUnavailable",
+    "TooManyAttempts",
     "TransactionRecords",
     "UniqueViolation",
     "caller_scope",

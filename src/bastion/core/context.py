@@ -19,8 +19,19 @@ class RequestContext:
     """The user or service account id; ``None`` for anonymous callers."""
     roles: frozenset[str] = field(default_factory=frozenset)
     tenant: str | None = None
+    """The caller's tenant id (the token's ``tenant`` claim)."""
+    scopes: frozenset[str] | None = None
+    """What the credential may do (``orders:read``...); ``None``: everything the roles allow."""
+    credential: str | None = None
+    """How the caller authenticated: ``token``, ``api_key``, ``external`` or ``None``."""
+    client_ip: str | None = None
     request_id: str | None = None
     trace_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the caller holds the built-in ``admin`` role."""
+        return "admin" in self.roles
 
     @property
     def is_anonymous(self) -> bool:

@@ -15,7 +15,11 @@ and GraphQL layers own the mapping from code to status::
     ├── PreconditionFailed       If-Match names an older version      (precondition_failed)
     ├── PreconditionRequired     the resource wants If-Match          (precondition_required)
     ├── Rejected                 a hook refused the change            (rejected)
-    └── StoreUnavailable         the database cannot be reached       (store_unavailable)
+    ├── StoreUnavailable         the database cannot be reached       (store_unavailable)
+    ├── NotAuthenticated         no valid credentials were sent       (not_authenticated)
+    ├── Forbidden                the caller may not do this           (forbidden)
+    ├── OAuthError               an RFC 6749 token-endpoint error     (oauth_<error>)
+    └── TooManyAttempts          sign-in throttled; retry later       (too_many_attempts)
 """
 
 from __future__ import annotations
@@ -27,15 +31,19 @@ __all__ = [
     "Conflict",
     "DeleteRestricted",
     "FieldError",
+    "Forbidden",
     "IdempotencyInFlight",
     "IdempotencyKeyReused",
     "InvalidInput",
     "InvalidQuery",
+    "NotAuthenticated",
     "NotFound",
+    "OAuthError",
     "PreconditionFailed",
     "PreconditionRequired",
     "Rejected",
     "StoreUnavailable",
+    "TooManyAttempts",
     "UniqueViolation",
 ]
 
@@ -160,3 +168,54 @@ class StoreUnavailable(BastionError):
 
     code = "store_unavailable"
     title = "Service unavailable"
+
+
+class NotAuthenticated(BastionError):
+    """The request needs credentials, or the ones it sent are invalid, expired or revoked.
+
+    ``reason`` is a short machine word (``expired``, ``revoked``...) for logs and
+    the ``WWW-Authenticate`` header; the detail never says more than a client may know.
+    """
+
+    code = "not_authenticated"
+    title = "Not authenticated"
+
+    def __init__(self, detail: str, *, reason: str = "invalid_token") -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+class Forbidden(BastionError):
+    """The caller is known but may not take this action (a missing role or scope)."""
+
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class OAuthError(BastionError):
+    """An error of the token endpoint (RFC 6749 section 5.2): ``error`` is its code.
+
+    The problem document carries ``error`` and ``error_description`` beside the
+    usual members, so OAuth clients and problem-document clients both understand it.
+    """
+
+    title = "Token request refused"
+
+    def __init__(self, error: str, description: str, *, status: int = 400, **extra: str) -> None:
+        super().__init__(description)
+        self.error = error
+        self.code = f"oauth_{error}"
+        self.status = status
+        self.extra = extra
+        """More RFC members to send (e.g. ``mfa_token``)."""
+
+
+class TooManyAttempts(BastionError):
+    """Too many failed sign-ins for the account or the address; retry after a delay."""
+
+    code = "too_many_attempts"
+    title = "Too many attempts"
+
+    def __init__(self, detail: str, *, retry_after: float) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from bastion.blueprint import Blueprint
+from bastion.core.access import CallerAccess, RowScope
 from bastion.core.aggregation import AggregateSpec
 from bastion.core.cursor import encode_cursor
 from bastion.core.errors import FieldError, InvalidQuery, NotFound
@@ -46,28 +47,60 @@ class RecordReader:
         self.rules = {name: QueryRules(blueprint, name) for name in blueprint.resources}
         """What queries on each resource may name (for the API layers' parsers)."""
 
-    async def get(self, resource: str, record_id: UUID, *, expand: Iterable[str] = ()) -> Row:
-        """The record as clients see it, with the relations ``expand`` names embedded."""
+    async def get(
+        self,
+        resource: str,
+        record_id: UUID,
+        *,
+        expand: Iterable[str] = (),
+        caller: CallerAccess | None = None,
+        scope: RowScope | None = None,
+    ) -> Row:
+        """The record as clients see it, with the relations ``expand`` names embedded.
+
+        With ``caller``, a record outside ``scope`` is missing, hidden fields are
+        left out, and embedded records obey their own resource's rules.
+        """
         async with self.store.unit_of_work(read_only=True) as uow:
             row = await uow.fetch(resource, record_id)
-            if row is None:
+            if row is None or (
+                caller is not None
+                and scope is not None
+                and not caller.in_scope(resource, scope, row)
+            ):
                 raise NotFound(f"there is no {resource} record with id {record_id}")
-            await self._expand(uow, resource, [row], expand)
-        return self.validators[resource].public(row)
+            await self._expand(uow, resource, [row], expand, caller)
+        return self._public(resource, row, caller)
 
-    async def page(self, resource: str, spec: QuerySpec) -> Page:
-        """One page of the records ``spec`` selects, in its order."""
+    async def page(
+        self,
+        resource: str,
+        spec: QuerySpec,
+        *,
+        caller: CallerAccess | None = None,
+        cursor_spec: QuerySpec | None = None,
+    ) -> Page:
+        """One page of the records ``spec`` selects, in its order (``spec`` already holds
+        the caller's row filters; ``cursor_spec``, the query as the client sent it, is what
+        the next cursor is bound to)."""
         async with self.store.unit_of_work(read_only=True) as uow:
             rows = await uow.fetch_page(resource, spec)
             has_more = len(rows) > spec.limit
             del rows[spec.limit :]
             # The cursor holds stored values: take it before expansion replaces ids.
-            next_cursor = encode_cursor(resource, spec, rows[-1]) if has_more else None
+            signed = spec if cursor_spec is None else cursor_spec
+            next_cursor = encode_cursor(resource, signed, rows[-1]) if has_more else None
             total = await uow.count(resource, spec) if spec.count else None
-            await self._expand(uow, resource, rows, spec.expand)
-        public = self.validators[resource].public
-        records = [select_fields(public(row), spec.fields, spec.expand) for row in rows]
+            await self._expand(uow, resource, rows, spec.expand, caller)
+        records = [
+            select_fields(self._public(resource, row, caller), spec.fields, spec.expand)
+            for row in rows
+        ]
         return Page(records=records, has_more=has_more, next_cursor=next_cursor, total=total)
+
+    def _public(self, resource: str, row: Row, caller: CallerAccess | None) -> Row:
+        public = self.validators[resource].public(row)
+        return public if caller is None else caller.redact(resource, public)
 
     async def aggregate(self, resource: str, spec: AggregateSpec) -> list[Row]:
         """One row per group (or one row without ``group_by``)."""
@@ -82,17 +115,30 @@ class RecordReader:
         return rows
 
     async def _expand(
-        self, uow: UnitOfWork, resource: str, rows: list[Row], names: Iterable[str]
+        self,
+        uow: UnitOfWork,
+        resource: str,
+        rows: list[Row],
+        names: Iterable[str],
+        caller: CallerAccess | None,
     ) -> None:
         for name in names:
             expansion = self.expansions[resource][name]
-            public = self.validators[expansion.target].public
+            target = expansion.target
+
+            def visible(row: Row, target: str = target) -> bool:
+                return caller is None or caller.readable_row(target, row)
+
+            def public(row: Row, target: str = target) -> Row:
+                return self._public(target, row, caller)
+
             if expansion.link is None:
                 ids = list(dict.fromkeys(row[name] for row in rows if row.get(name) is not None))
                 found: dict[Any, Row] = {}
                 if ids:
+                    # A referred record the caller may not read embeds as null.
                     found = {
-                        r["id"]: public(r) for r in await uow.fetch_many(expansion.target, ids)
+                        r["id"]: public(r) for r in await uow.fetch_many(target, ids) if visible(r)
                     }
                 for row in rows:
                     if row.get(name) is not None:
@@ -102,6 +148,7 @@ class RecordReader:
             if children:
                 linked = await uow.fetch_children(expansion.link, list(children), expansion.limit)
                 for parent, child in linked:
-                    children[parent].append(public(child))
+                    if visible(child):
+                        children[parent].append(public(child))
             for row in rows:
                 row[name] = children[row["id"]]

@@ -7,12 +7,13 @@ Every write runs in one unit of work: the change, its hooks, cascades and
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
 from bastion.blueprint import BelongsTo, Blueprint, OnDelete
+from bastion.core.access import AccessRules, CallerAccess, RowScope
 from bastion.core.aggregation import AggregateSpec
 from bastion.core.batch import insert_batch, validate_batch
 from bastion.core.context import RequestContext
@@ -65,8 +66,11 @@ class RecordService:
         hooks: Hooks | None = None,
         telemetry: Telemetry | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        access: AccessRules | None = None,
     ) -> None:
         self.blueprint = blueprint
+        self.access = access
+        """Who may do what; ``None`` trusts every caller (embedding, tests, scripts)."""
         self.store = store
         self.hooks = hooks or Hooks()
         self.telemetry = telemetry
@@ -83,6 +87,19 @@ class RecordService:
                     self._references[spec.resource].append(
                         _Reference(name, field_name, spec.on_delete)
                     )
+
+    def caller(self, ctx: RequestContext) -> CallerAccess | None:
+        """The access rules bound to ``ctx`` (``None`` when access is not enforced)."""
+        return None if self.access is None else self.access.caller(ctx)
+
+    def _permit(
+        self, resource: str, ctx: RequestContext, action: Any
+    ) -> tuple[CallerAccess | None, RowScope | None]:
+        self.validator(resource)
+        caller = self.caller(ctx)
+        if caller is None:
+            return None, None
+        return caller, caller.require(resource, action)
 
     def validator(self, resource: str) -> ResourceValidator:
         """The validator of ``resource``; ``NotFound`` for an unknown resource."""
@@ -107,30 +124,53 @@ class RecordService:
         expand: Sequence[str] = (),
     ) -> Row:
         """The record as the caller may see it, with the relations ``expand`` names embedded."""
-        self.validator(resource)
-        return await self.reader.get(resource, record_id, expand=expand)
+        caller, scope = self._permit(resource, ctx, "read")
+        if caller is not None:
+            caller.check_query(resource, QuerySpec(expand=tuple(expand)))
+        return await self.reader.get(resource, record_id, expand=expand, caller=caller, scope=scope)
 
     async def aggregate(
         self, resource: str, spec: AggregateSpec, *, ctx: RequestContext
     ) -> Sequence[Row]:
         """Counts, sums, averages and extremes of the records ``spec`` selects, per group."""
-        self.validator(resource)
+        caller, scope = self._permit(resource, ctx, "list")
+        if caller is not None and scope is not None:
+            caller.check_aggregate(resource, spec)
+            confined = caller.row_filters(resource, scope)
+            confined += caller.related_row_filters(resource, spec.filters)
+            spec = replace(spec, filters=spec.filters + confined)
         return await self.reader.aggregate(resource, spec)
 
     async def list(self, resource: str, spec: QuerySpec, *, ctx: RequestContext) -> Page:
         """One page of the records ``spec`` selects (see :mod:`bastion.core.query`)."""
-        self.validator(resource)
-        return await self.reader.page(resource, spec)
+        caller, scope = self._permit(resource, ctx, "list")
+        asked = spec
+        if caller is not None and scope is not None:
+            caller.check_query(resource, spec)
+            confined = caller.row_filters(resource, scope)
+            confined += caller.related_row_filters(resource, spec.filters)
+            spec = replace(spec, filters=spec.filters + confined)
+        # The cursor is bound to the query the client sent, which holds no row filters.
+        return await self.reader.page(resource, spec, caller=caller, cursor_spec=asked)
 
     # Writes --------------------------------------------------------------
 
     async def create(self, resource: str, body: Any, *, ctx: RequestContext) -> Row:
         """Validate ``body`` and insert a new record; the stored record, as clients see it."""
         validator = self.validator(resource)
+        caller, scope = self._permit(resource, ctx, "create")
+        if caller is not None:
+            caller.check_body(resource, body)
         values = validator.validate_input(body)
+        if caller is not None and scope is not None:
+            values = caller.stamp_new(resource, scope, values)
         async with self.store.unit_of_work() as uow:
             row = await TransactionRecords(self, uow, ctx).insert_values(resource, values)
-        return validator.public(row)
+        return self._public(resource, row, caller)
+
+    def _public(self, resource: str, row: Row, caller: CallerAccess | None) -> Row:
+        public = self.validators[resource].public(row)
+        return public if caller is None else caller.redact(resource, public)
 
     async def create_many(
         self, resource: str, bodies: Sequence[Any], *, ctx: RequestContext, pointer: str = ""
@@ -141,11 +181,17 @@ class RecordService:
         in the fourth item is ``/records/3/email`` (see :mod:`bastion.core.batch`).
         """
         validator = self.validator(resource)
+        caller, scope = self._permit(resource, ctx, "create")
+        if caller is not None:
+            for body in bodies:
+                caller.check_body(resource, body)
         values = validate_batch(validator, bodies, pointer=pointer)
+        if caller is not None and scope is not None:
+            values = [caller.stamp_new(resource, scope, v) for v in values]
         async with self.store.unit_of_work() as uow:
             records = TransactionRecords(self, uow, ctx)
             rows = await insert_batch(records, resource, values, pointer=pointer)
-        return [validator.public(row) for row in rows]
+        return [self._public(resource, row, caller) for row in rows]
 
     async def update(
         self,
@@ -158,12 +204,18 @@ class RecordService:
     ) -> Row:
         """Apply a JSON merge patch; every accepted update bumps ``version``."""
         validator = self.validator(resource)
+        caller, scope = self._permit(resource, ctx, "update")
+        if caller is not None:
+            caller.check_body(resource, patch)
         self._require_if_match(resource, expected_version)
         async with self.store.unit_of_work() as uow:
-            current = await _current(uow, resource, record_id, expected_version)
+            current = await _current(uow, resource, record_id, expected_version, caller, scope)
             values = validator.merge_patch(current, patch)
+            if caller is not None and scope is not None:
+                # ``values`` holds only the patched fields: an owner left out is kept.
+                caller.check_owner_kept(resource, scope, current, {**current, **values})
             row = await TransactionRecords(self, uow, ctx).write_update(resource, current, values)
-        return validator.public(row)
+        return self._public(resource, row, caller)
 
     async def replace(
         self,
@@ -180,15 +232,22 @@ class RecordService:
         Fields in ``keep`` (those an API version hides) keep their stored values.
         """
         validator = self.validator(resource)
+        caller, scope = self._permit(resource, ctx, "update")
+        if caller is not None:
+            caller.check_body(resource, body)
+            # What the caller may not write keeps its stored value instead of being cleared.
+            keep = {*keep, *caller.unwritable(resource)}
         self._require_if_match(resource, expected_version)
         if not keep:
             values = validator.validate_input(body)
         async with self.store.unit_of_work() as uow:
-            current = await _current(uow, resource, record_id, expected_version)
+            current = await _current(uow, resource, record_id, expected_version, caller, scope)
             if keep:
                 values = validator.validate_input(validator.with_stored(body, current, keep))
+            if caller is not None and scope is not None:
+                caller.check_owner_kept(resource, scope, current, values)
             row = await TransactionRecords(self, uow, ctx).write_update(resource, current, values)
-        return validator.public(row)
+        return self._public(resource, row, caller)
 
     async def delete(
         self,
@@ -199,10 +258,10 @@ class RecordService:
         expected_version: ExpectedVersion = None,
     ) -> None:
         """Delete the record and, by its relations' rules, the records that refer to it."""
-        self.validator(resource)
+        caller, scope = self._permit(resource, ctx, "delete")
         self._require_if_match(resource, expected_version)
         async with self.store.unit_of_work() as uow:
-            current = await _current(uow, resource, record_id, expected_version)
+            current = await _current(uow, resource, record_id, expected_version, caller, scope)
             await TransactionRecords(self, uow, ctx).delete_record(resource, current, set())
 
     def _require_if_match(self, resource: str, expected: ExpectedVersion) -> None:
@@ -213,10 +272,18 @@ class RecordService:
 
 
 async def _current(
-    uow: UnitOfWork, resource: str, record_id: UUID, expected: ExpectedVersion
+    uow: UnitOfWork,
+    resource: str,
+    record_id: UUID,
+    expected: ExpectedVersion,
+    caller: CallerAccess | None = None,
+    scope: RowScope | None = None,
 ) -> Row:
     current = await uow.fetch(resource, record_id, for_update=True)
     if current is None:
+        raise _missing(resource, record_id)
+    if caller is not None and scope is not None and not caller.in_scope(resource, scope, current):
+        # Out of the caller's rows: answered as missing, so existence does not leak.
         raise _missing(resource, record_id)
     if isinstance(expected, int) and current["version"] != expected:
         raise PreconditionFailed(

@@ -58,6 +58,7 @@ def test_schema_top_level_keys_are_those_of_a_blueprint_file() -> None:
         "resources",
         "hooks",
         "routes",
+        "auth",
         "api_versions",
     }
 

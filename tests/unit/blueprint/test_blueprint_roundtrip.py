@@ -35,7 +35,7 @@ from bastion.blueprint import (
     validate_blueprint,
 )
 
-RESERVED = {*SYSTEM_FIELDS, *QUERY_PARAMETERS, "auth"}
+RESERVED = {*SYSTEM_FIELDS, *QUERY_PARAMETERS, "auth", "users", "tenants"}
 
 names = st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True).filter(
     lambda name: name not in RESERVED and not name.startswith("bastion_")
@@ -128,7 +128,7 @@ def field_specs(resource_names: list[str]) -> st.SearchStrategy[Any]:
             BelongsTo,
             resource=st.sampled_from(resource_names),
             on_delete=st.sampled_from(OnDelete),
-            owner=st.booleans(),
+            owner=st.just(False),
             **common,
         ),
     )

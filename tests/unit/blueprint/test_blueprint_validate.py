@@ -297,7 +297,7 @@ def test_missing_join_resource_is_refused() -> None:
 def test_self_referencing_many_to_many_needs_via() -> None:
     blueprint = blueprint_of(
         users=Resource(
-            fields={"name": StringField()},
+            fields={"nickname": StringField()},
             has_many={"follows": HasMany(resource="users", through="follows_links")},
         ),
         follows_links=Resource(
@@ -550,8 +550,8 @@ def test_unique_index_repeating_a_unique_field_is_a_warning() -> None:
         fields={"email": EmailField(unique=True)},
         indexes=[Index(fields=["email"], unique=True)],
     )
-    warnings = validate_blueprint(blueprint_of(users=resource))
-    assert [w.path for w in warnings] == ["resources.users.indexes.0"]
+    warnings = validate_blueprint(blueprint_of(people=resource))
+    assert [w.path for w in warnings] == ["resources.people.indexes.0"]
 
 
 def test_all_fatal_problems_are_collected_not_just_the_first() -> None:

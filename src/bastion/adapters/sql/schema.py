@@ -33,7 +33,13 @@ from bastion.adapters.sql import types
 from bastion.adapters.sql.internal_tables import add_internal_tables
 from bastion.adapters.sql.search import add_search_ddl, search_indexes
 from bastion.adapters.sql.types import Dialect
-from bastion.blueprint import AnyField, BelongsTo, Blueprint, DecimalField, Resource
+from bastion.blueprint import (
+    AnyField,
+    BelongsTo,
+    Blueprint,
+    DecimalField,
+    Resource,
+)
 
 __all__ = [
     "NAMING_CONVENTION",

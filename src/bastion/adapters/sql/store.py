@@ -28,7 +28,7 @@ from bastion.adapters.sql.schema import build_metadata
 from bastion.adapters.sql.shapes import ShapeCache
 from bastion.adapters.sql.statements import ResourceStatements
 from bastion.adapters.sql.urls import parse_database_url
-from bastion.blueprint import BelongsTo, Blueprint
+from bastion.blueprint import BelongsTo, Blueprint, with_identity
 from bastion.core.aggregation import AggregateSpec
 from bastion.core.errors import BastionError
 from bastion.core.ports import AfterCommit, IdempotencyRecord, Row, Telemetry
@@ -259,6 +259,7 @@ class SqlStore:
         pool: PoolConfig | None = None,
         telemetry: Telemetry | None = None,
     ) -> None:
+        blueprint = with_identity(blueprint)
         parsed = parse_database_url(url)
         config = pool or PoolConfig()
         self.dialect = parsed.dialect

@@ -83,6 +83,8 @@ def resource_name(request: Request, service: RecordService) -> str:
     """The ``{resource}`` path parameter, checked against the blueprint (404 if unknown)."""
     name: str = request.path_params["resource"]
     service.validator(name)
+    if service.blueprint.resources[name].internal:
+        raise NotFound(f"there is no resource called {name!r}")
     return name
 
 

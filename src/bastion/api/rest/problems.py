@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import orjson
@@ -10,15 +11,19 @@ from starlette.responses import Response
 from bastion.core.errors import (
     BastionError,
     Conflict,
+    Forbidden,
     IdempotencyInFlight,
     IdempotencyKeyReused,
     InvalidInput,
     InvalidQuery,
+    NotAuthenticated,
     NotFound,
+    OAuthError,
     PreconditionFailed,
     PreconditionRequired,
     Rejected,
     StoreUnavailable,
+    TooManyAttempts,
 )
 
 __all__ = ["PROBLEM_TYPE_PREFIX", "Problem", "problem_for_error", "problem_response"]
@@ -35,6 +40,9 @@ _STATUS_BY_ERROR: tuple[tuple[type[BastionError], int], ...] = (
     (PreconditionFailed, 412),
     (PreconditionRequired, 428),
     (StoreUnavailable, 503),
+    (NotAuthenticated, 401),
+    (Forbidden, 403),
+    (TooManyAttempts, 429),
 )
 
 
@@ -96,7 +104,7 @@ def problem_response(
 def problem_for_error(error: BastionError) -> Problem:
     """Translate a core error into its HTTP problem."""
     status = 500
-    if isinstance(error, Rejected):
+    if isinstance(error, Rejected | OAuthError):
         status = error.status
     else:
         for error_type, error_status in _STATUS_BY_ERROR:
@@ -112,4 +120,18 @@ def problem_for_error(error: BastionError) -> Problem:
         headers["ETag"] = f'"{error.current_version}"'
     if isinstance(error, StoreUnavailable | IdempotencyInFlight):
         headers["Retry-After"] = "1"
+    if isinstance(error, NotAuthenticated):
+        # RFC 6750: no error code when no credentials were sent, else invalid_token; the
+        # precise reason stays in the server's logs.
+        if getattr(error, "reason", None) == "missing_token":
+            headers["WWW-Authenticate"] = 'Bearer realm="bastion"'
+        else:
+            headers["WWW-Authenticate"] = 'Bearer realm="bastion", error="invalid_token"'
+    if isinstance(error, OAuthError) and hasattr(error, "error"):
+        extra.update({"error": error.error, "error_description": error.detail, **error.extra})
+        headers["Cache-Control"] = "no-store"
+        if error.status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="bastion"'
+    if isinstance(error, TooManyAttempts):
+        headers["Retry-After"] = str(max(1, math.ceil(getattr(error, "retry_after", 1))))
     return Problem(status, error.code, error.title, error.detail, headers=headers, extra=extra)

@@ -1,17 +1,43 @@
 """Ports: the small interfaces core needs, implemented by adapters."""
 
+from bastion.core.ports.credentials import (
+    PasswordHasher,
+    SigningKey,
+    SigningKeyRepository,
+    TokenRejected,
+)
 from bastion.core.ports.idempotency import IdempotencyRecord, StoredResponse
+from bastion.core.ports.signing import (
+    ExternalClaims,
+    ExternalVerifier,
+    SecretBox,
+    TokenSigner,
+    open_text,
+    seal_text,
+)
 from bastion.core.ports.store import AfterCommit, Row, Store, UnitOfWork
 from bastion.core.ports.telemetry import MemoryTelemetry, NullTelemetry, Telemetry
+from bastion.core.ports.throttle import LoginThrottle
 
 __all__ = [
     "AfterCommit",
+    "ExternalClaims",
+    "ExternalVerifier",
     "IdempotencyRecord",
+    "LoginThrottle",
     "MemoryTelemetry",
     "NullTelemetry",
+    "PasswordHasher",
     "Row",
+    "SecretBox",
+    "SigningKey",
+    "SigningKeyRepository",
     "Store",
     "StoredResponse",
     "Telemetry",
+    "TokenRejected",
+    "TokenSigner",
     "UnitOfWork",
+    "open_text",
+    "seal_text",
 ]

@@ -36,7 +36,7 @@ from bastion.adapters.sql.migrations.search import search_plan
 from bastion.adapters.sql.migrations.snapshot import renames_of, snapshot_of
 from bastion.adapters.sql.schema import build_metadata
 from bastion.adapters.sql.urls import parse_database_url
-from bastion.blueprint import Blueprint
+from bastion.blueprint import Blueprint, with_identity
 
 __all__ = ["plan_migration"]
 
@@ -66,6 +66,7 @@ async def plan_migration(
         DestructiveChange: the change can lose data and ``allow_destructive`` is false.
         RequiredFieldWithoutDefault: a required field without default is added to a table.
     """
+    blueprint = with_identity(blueprint)
     url = parse_database_url(database_url)
     history = load_history(migrations_dir)
     recorded_blueprint, renames = history.schema(), renames_of(blueprint)

@@ -41,7 +41,7 @@ from bastion.adapters.sql.migrations.signatures import unplanned_changes
 from bastion.adapters.sql.migrations.snapshot import renames_of
 from bastion.adapters.sql.schema import build_metadata
 from bastion.adapters.sql.urls import parse_database_url
-from bastion.blueprint import Blueprint
+from bastion.blueprint import Blueprint, with_identity
 
 __all__ = ["apply_migrations", "migration_status", "sync_schema_for_development"]
 
@@ -97,6 +97,7 @@ async def migration_status(
     Raises:
         DatabaseUnreachable: the database cannot be connected to.
     """
+    blueprint = with_identity(blueprint)
     url = parse_database_url(database_url)
     history = load_history(migrations_dir)
     head, recorded, renames = history.head, history.schema(), renames_of(blueprint)
@@ -168,6 +169,7 @@ async def sync_schema_for_development(
             is false.
         RequiredFieldWithoutDefault: a required field without default is added to a table.
     """
+    blueprint = with_identity(blueprint)
     applied = await apply_migrations(
         database_url=database_url, migrations_dir=migrations_dir, on_progress=on_progress
     )

@@ -13,6 +13,7 @@ from bastion.api.rest.openapi.responses import (
     problem_schemas,
 )
 from bastion.api.rest.openapi.schemas import DocumentLimits, resource_schemas
+from bastion.api.rest.openapi.security import add_security
 from bastion.api.rest.openapi.views import api_views
 from bastion.blueprint import Blueprint
 
@@ -36,22 +37,6 @@ are JSON strings. Lists are pages of `{"data": [...], "next_cursor", "has_more"}
 pass `next_cursor` back as `cursor` for the next one. Reads answer an `ETag`; send it \
 back in `If-Match` to change the record only if nobody else did. Every error is an \
 `application/problem+json` document (RFC 9457) with a stable `code`."""
-
-_SECURITY_SCHEMES: dict[str, Schema] = {
-    "bearerJwt": {
-        "type": "http",
-        "scheme": "bearer",
-        "bearerFormat": "JWT",
-        "description": "An access token from `POST /v1/auth/token` (OAuth2, RFC 6749).",
-    },
-    "apiKey": {
-        "type": "http",
-        "scheme": "bearer",
-        "bearerFormat": "API key",
-        "description": "A service account's API key, sent as a bearer token.",
-    },
-}
-"""Declared for the identity layer; no operation requires them yet."""
 
 
 def build_openapi(blueprint: Blueprint, *, limits: DocumentLimits | None = None) -> Schema:
@@ -80,9 +65,9 @@ def build_openapi(blueprint: Blueprint, *, limits: DocumentLimits | None = None)
             schemas.update(resource_schemas(api, view, limits))
     tags = [
         {"name": name, **({"description": r.description} if r.description else {})}
-        for name, r in blueprint.resources.items()
+        for name, r in blueprint.served_resources().items()
     ]
-    return {
+    document: Schema = {
         "openapi": OPENAPI_VERSION,
         "info": {
             "title": blueprint.name,
@@ -97,6 +82,6 @@ def build_openapi(blueprint: Blueprint, *, limits: DocumentLimits | None = None)
             "responses": problem_responses(),
             "parameters": parameter_components(),
             "headers": header_components(),
-            "securitySchemes": dict(_SECURITY_SCHEMES),
         },
     }
+    return add_security(document, blueprint)

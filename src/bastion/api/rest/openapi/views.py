@@ -97,7 +97,7 @@ def api_views(blueprint: Blueprint) -> list[ApiView]:
     for version, spec in blueprint.served_versions().items():
         resources = {
             name: _resource_view(version, spec, name, resource)
-            for name, resource in blueprint.resources.items()
+            for name, resource in blueprint.served_resources().items()
         }
         views.append(ApiView(version, spec, resources))
     return views
