@@ -93,6 +93,8 @@ class Settings(BaseSettings):
 
     redis_url: str | None = None
     """Redis for state shared between workers (login throttling); in-process when unset."""
+    redis_prefix: str = "bastion:"
+    """Prefix of every Redis key Bastion writes (several applications may share a Redis)."""
 
     auth_issuer: str = "bastion"
     """The ``iss`` claim of access tokens (usually the API's public URL)."""

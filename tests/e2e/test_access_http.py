@@ -8,7 +8,6 @@ the caller's grants are refused (403); every refusal is a problem document.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
+from app_support import production_settings
 from bastion.app import BastionApp, create_app
 from bastion.blueprint import Blueprint
-from bastion.settings import Settings
 from schema_support import create_schema
 
 BLUEPRINT = Blueprint.model_validate(
@@ -58,13 +57,7 @@ class Person:
 @pytest.fixture
 async def client(sqlite_url: str) -> AsyncIterator[httpx.AsyncClient]:
     await create_schema(BLUEPRINT, sqlite_url)
-    settings = Settings(
-        env="production",
-        secret_key=secrets.token_urlsafe(48),
-        database_url=sqlite_url,
-        argon2_time_cost=1,
-        argon2_memory_kib=8192,
-    )
+    settings = production_settings(sqlite_url)
     app: BastionApp = create_app(BLUEPRINT, settings=settings)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:

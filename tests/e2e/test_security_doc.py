@@ -8,7 +8,6 @@ and tokens.
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,10 @@ from uuid import uuid4
 import httpx
 import pytest
 
+from app_support import production_settings
 from bastion.app import BastionApp, create_app
 from bastion.blueprint import parse_blueprint
 from bastion.core import RequestContext
-from bastion.settings import Settings
 from schema_support import create_schema
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
@@ -38,13 +37,7 @@ def doc_blueprint_text() -> str:
 async def app(sqlite_url: str) -> AsyncIterator[BastionApp]:
     blueprint = parse_blueprint(doc_blueprint_text(), source="docs/security.md")
     await create_schema(blueprint, sqlite_url)
-    settings = Settings(
-        env="production",
-        secret_key=secrets.token_urlsafe(48),
-        database_url=sqlite_url,
-        argon2_time_cost=1,
-        argon2_memory_kib=8192,
-    )
+    settings = production_settings(sqlite_url)
     bastion = create_app(blueprint, settings=settings)
     await bastion.start()
     yield bastion

@@ -52,6 +52,7 @@ from bastion.core import (
     RecordService,
     StoreUnavailable,
 )
+from bastion.core.identity.account_hooks import register_account_hooks
 from bastion.core.ports import Telemetry
 from bastion.settings import Settings
 
@@ -185,6 +186,7 @@ def create_app(
     blueprint = with_identity(blueprint)
     if hooks is None:
         hooks = load_reference(blueprint, "hooks", "hooks") or Hooks()
+    register_account_hooks(hooks, access_ttl=timedelta(seconds=settings.access_token_ttl_seconds))
     project_routes = load_reference(blueprint, "routes", "routes") or []
     store = SqlStore(
         url=settings.database_url,

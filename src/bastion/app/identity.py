@@ -29,7 +29,7 @@ from bastion.core.errors import NotAuthenticated
 from bastion.core.identity.accounts import AccountService
 from bastion.core.identity.config import IdentityConfig
 from bastion.core.identity.container import Identity
-from bastion.core.identity.mail import CallableMailer, LogMailer, OutgoingMail
+from bastion.core.identity.mail import CallableMailer, LogMailer, OutgoingMail, UndeliveredMailer
 from bastion.core.identity.mfa import MfaService
 from bastion.core.identity.password_policy import PasswordPolicy
 from bastion.core.identity.recovery import RecoveryService
@@ -143,7 +143,9 @@ class IdentityWiring:
 def _throttle(settings: Settings) -> LoginThrottle:
     if settings.redis_url:
         return RedisLoginThrottle(
-            redis_from_url(settings.redis_url), fallback=MemoryLoginThrottle()
+            redis_from_url(settings.redis_url),
+            prefix=settings.redis_prefix,
+            fallback=MemoryLoginThrottle(),
         )
     return MemoryLoginThrottle()
 
@@ -151,7 +153,9 @@ def _throttle(settings: Settings) -> LoginThrottle:
 def _mailer(settings: Settings) -> AccountMailer:
     if settings.email_sender:
         return CallableMailer(load_sender(settings.email_sender))
-    return LogMailer()
+    if settings.is_development:
+        return LogMailer()
+    return UndeliveredMailer()
 
 
 def identity_config(

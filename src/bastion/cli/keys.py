@@ -22,8 +22,8 @@ def rotate(blueprint: Path | None = BLUEPRINT_ARGUMENT) -> None:
     """Sign new access tokens with a new key; tokens signed earlier stay valid until
     they expire, and the JWKS publishes both keys meanwhile.
 
-    Rotate on a schedule, or at once if a server's secret may have leaked (then
-    also change BASTION_SECRET_KEY). Running servers pick the key up within 30 seconds.
+    Rotate on a schedule, or at once if a signing key may have leaked. Running
+    servers pick the new key up within 30 seconds.
     """
 
     async def work(settings: Settings, model: Blueprint) -> str:

@@ -116,6 +116,12 @@ class Hooks:
         """Runs after the delete, in the same transaction."""
         return self.on("after_delete", resource)
 
+    def copy(self) -> Hooks:
+        """A new registry holding the same hooks (adding to it leaves this one as it is)."""
+        copy = Hooks()
+        copy._hooks = {key: list(functions) for key, functions in self._hooks.items()}
+        return copy
+
     def has(self, moment: HookMoment, resource: str) -> bool:
         """Whether any hook is registered for ``moment`` on ``resource``."""
         return (moment, resource) in self._hooks

@@ -340,6 +340,16 @@ class TransactionRecords:
         """Run ``callback`` (an async function) after the transaction commits."""
         self._uow.after_commit(callback)
 
+    @property
+    def service(self) -> RecordService:
+        """The record service these records belong to."""
+        return self._service
+
+    @property
+    def unit_of_work(self) -> UnitOfWork:
+        """The open transaction (for code that reads stores directly, e.g. identity)."""
+        return self._uow
+
     # Internals shared by the service and hooks ----------------------------
 
     async def _run_hooks(

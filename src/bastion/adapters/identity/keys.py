@@ -109,13 +109,35 @@ class KeyRing:
         return self._access_ttl + _RETIRED_LEEWAY
 
     async def ensure_key(self) -> None:
-        """Load the keys, and create the first signing key if none is active."""
+        """Load the keys, and create a signing key if none is active.
+
+        An active key this ring cannot decrypt (``BASTION_SECRET_KEY`` changed)
+        is retired and replaced: it still verifies the tokens it signed.
+        """
         async with self._lock:
             await self._reload()
-            if self._active() is None:
-                await self._repository.add(self._new_key())
+            active = self._active()
+            if active is None or not self._can_sign(active.key):
+                if active is not None:
+                    log.warning(
+                        "signing key %s cannot be decrypted with the current secret key "
+                        "(was BASTION_SECRET_KEY changed?); a new key signs from now on",
+                        active.key.kid,
+                    )
+                new = self._new_key()
+                await self._repository.add(new)
+                for entry in list(self._entries.values()):
+                    if entry.key.retired_at is None:
+                        await self._repository.retire(entry.key.kid, self._clock())
             await self._prune()
             await self._reload()
+
+    def _can_sign(self, key: SigningKey) -> bool:
+        try:
+            self._signer(key)
+        except ValueError:
+            return False
+        return True
 
     async def rotate(self) -> str:
         """Sign with a new key from now on, and return its ``kid``.
@@ -155,7 +177,7 @@ class KeyRing:
             raise ValueError(f"the key ring sets these claims itself: {sorted(owned)}")
         await self._reload_if_due()
         entry = self._active()
-        if entry is None:
+        if entry is None or not self._can_sign(entry.key):
             await self.ensure_key()
             entry = self._active()
             assert entry is not None, "ensure_key leaves an active key"

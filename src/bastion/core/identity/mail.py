@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-__all__ = ["CallableMailer", "LogMailer", "OutgoingMail"]
+__all__ = ["CallableMailer", "LogMailer", "OutgoingMail", "UndeliveredMailer"]
 
 log = logging.getLogger("bastion.mail")
 
@@ -33,6 +33,19 @@ class LogMailer:
     async def send(self, *, to: str, subject: str, body: str, purpose: str) -> None:
         """Log the message."""
         log.info("mail (%s) to %s: %s\n%s", purpose, to, subject, body)
+
+
+class UndeliveredMailer:
+    """The production default when no sender is configured: nothing is sent, and a
+    warning (without the address or the token) says how to configure one."""
+
+    async def send(self, *, to: str, subject: str, body: str, purpose: str) -> None:
+        """Warn that the message was dropped."""
+        log.warning(
+            "a %s email was not sent: set BASTION_EMAIL_SENDER to package.module:function "
+            "(an async function receiving bastion.core.identity.mail.OutgoingMail)",
+            purpose,
+        )
 
 
 class CallableMailer:

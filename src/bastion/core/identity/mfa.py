@@ -17,6 +17,7 @@ the sign-in with a code.
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,6 +57,8 @@ __all__ = [
     "check_second_factor",
 ]
 
+log = logging.getLogger(__name__)
+
 MFA_LOGIN = "mfa_login"
 """The purpose of the one-time token that stands in for a bearer token during sign-in."""
 
@@ -88,8 +91,8 @@ def check_second_factor(
         ``totp_last_step``, or the ``recovery_codes`` left), ``None`` when it is wrong.
     """
     sealed = credentials.get("totp_secret")
-    if sealed:
-        secret = open_text(secret_box, sealed)
+    secret = _open_secret(secret_box, sealed) if sealed else None
+    if secret is not None:
         step = verify_totp(secret, code, at=now, last_used_step=credentials.get("totp_last_step"))
         if step is not None:
             return {"totp_last_step": step}
@@ -103,6 +106,15 @@ def check_second_factor(
         else:
             remaining.append(stored)
     return {"recovery_codes": remaining} if matched else None
+
+
+def _open_secret(secret_box: SecretBox, sealed: str) -> str | None:
+    try:
+        return open_text(secret_box, sealed)
+    except ValueError:
+        # Sealed under another BASTION_SECRET_KEY: only recovery codes can pass now.
+        log.warning("a TOTP secret cannot be decrypted with the current secret key")
+        return None
 
 
 class MfaService:

@@ -141,10 +141,20 @@ async def test_the_stored_private_key_is_encrypted_with_the_secret(
     assert decrypt_private_key(key.private_pem, SECRET).startswith(b"-----BEGIN PRIVATE KEY")
 
 
-async def test_a_ring_with_another_secret_cannot_sign(keys: CountingKeys, clock: Clock) -> None:
-    await ring(keys, clock).ensure_key()
-    with pytest.raises(ValueError, match="secret"):
-        await ring(keys, clock, secret="another secret").sign({"sub": "u1"})
+async def test_a_changed_secret_retires_the_undecryptable_key_and_signs_with_a_new_one(
+    keys: CountingKeys, clock: Clock
+) -> None:
+    before = ring(keys, clock)
+    old_token = await before.sign({"sub": "u1"})
+    after = ring(keys, clock, secret="another secret")
+
+    new_token = await after.sign({"sub": "u2"})
+
+    assert (
+        jwt.get_unverified_header(new_token)["kid"] != jwt.get_unverified_header(old_token)["kid"]
+    )
+    assert (await after.verify(old_token))["sub"] == "u1"
+    assert (await after.verify(new_token))["sub"] == "u2"
 
 
 async def test_the_first_signature_creates_the_first_key(keys: CountingKeys, clock: Clock) -> None:
