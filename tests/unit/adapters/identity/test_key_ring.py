@@ -247,6 +247,21 @@ async def test_a_tampered_signature_is_refused(signer: KeyRing) -> None:
     assert await rejection(signer, token[:-3] + flipped + token[-2:]) == "bad_signature"
 
 
+async def test_a_verified_token_is_remembered_without_trusting_its_variants(
+    signer: KeyRing,
+) -> None:
+    token = await signer.sign({"sub": "user-1", "roles": ["member"]})
+    first = await signer.verify(token)
+    first["roles"].append("admin")  # a caller changing its copy changes nothing
+    first["sub"] = "someone else"
+
+    again = await signer.verify(token)
+    flipped = "A" if token[-3] != "A" else "B"
+
+    assert (again["sub"], again["roles"]) == ("user-1", ["member"])
+    assert await rejection(signer, token[:-3] + flipped + token[-2:]) == "bad_signature"
+
+
 async def test_an_expired_token_is_refused(signer: KeyRing, clock: Clock) -> None:
     token = await signer.sign({"sub": "u"})
     clock.advance(seconds=TTL.total_seconds() - 1)
