@@ -99,6 +99,18 @@ async def test_forgot_password_answers_the_same_for_unknown_addresses(auth: Auth
     assert [(m.to, m.purpose) for m in auth.mailer.sent[before:]] == [(EMAIL, "reset_password")]
 
 
+async def test_forgot_password_cannot_flood_an_inbox(auth: AuthHarness) -> None:
+    before = len(auth.mailer.sent)
+
+    answers = [
+        await auth.client.post("/v1/auth/password/forgot", json={"email": EMAIL}) for _ in range(6)
+    ]
+
+    assert {a.status_code for a in answers} == {202}
+    assert len({a.content for a in answers}) == 1
+    assert len(auth.mailer.sent) - before == 3
+
+
 async def test_a_reset_replaces_the_password_and_ends_every_session(auth: AuthHarness) -> None:
     signed_in = await auth.sign_in(EMAIL)
     headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}

@@ -157,7 +157,8 @@ class CallerAccess:
         if self.is_admin:
             return _EVERY_ROW
         tenant = rules.tenant_field
-        if tenant is not None and self.ctx.tenant is None:
+        if tenant is not None and _as_uuid(self.ctx.tenant) is None:
+            # No tenant, or one that names no tenant record (an external provider's).
             self._deny(f"{resource} records belong to tenants, and your account has none")
         if rules.grants is None:
             if self._all.open_by_default:
@@ -266,6 +267,10 @@ class CallerAccess:
         rules = self._all.rules(resource)
         owner = rules.own_field if rules.own_field != "id" else None
         actor = _as_uuid(self.ctx.actor)
+        if owner is not None and actor is None and scope.owner is not None:
+            # Under rows: own a record must be the caller's, and this caller (anonymous,
+            # or from an external provider) is no local user who could own it.
+            raise Forbidden(f"{resource} records are owned by users of this service")
         if owner is not None and actor is not None:
             given = values.get(owner)
             if given is None:

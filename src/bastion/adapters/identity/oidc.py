@@ -92,7 +92,7 @@ class ExternalIssuer:
         self._subject_claim = subject_claim
         self._algorithms = algorithms
         self._own_http = http is None
-        self._http = http if http is not None else httpx.AsyncClient(timeout=5.0)
+        self._http: httpx.AsyncClient | None = http
         self._cache_ttl = cache_ttl.total_seconds()
         self._min_refetch = min_refetch_interval.total_seconds()
         self._leeway = leeway
@@ -144,8 +144,10 @@ class ExternalIssuer:
 
     async def aclose(self) -> None:
         """Close the HTTP client, if the issuer made it."""
-        if self._own_http:
+        if self._own_http and self._http is not None:
             await self._http.aclose()
+            # The next fetch makes a new client: the application may be started again.
+            self._http = None
 
     def _identity(self, claims: dict[str, Any]) -> ExternalIdentity:
         subject = _claim(claims, self._subject_claim)
@@ -216,6 +218,8 @@ class ExternalIssuer:
             self._fetched_at = now
 
     async def _fetch(self) -> dict[str | None, dict[str, Any]]:
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=5.0)
         response = await self._http.get(self.jwks_url, headers={"Accept": "application/json"})
         response.raise_for_status()
         document = response.json()

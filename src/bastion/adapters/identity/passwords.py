@@ -36,7 +36,8 @@ class Argon2Hasher:
         parallelism: Lanes per hash.
         max_concurrency: Hashes that may run at the same time (threads in the pool).
 
-    Call :meth:`close` at shutdown to stop the pool's threads.
+    Call :meth:`close` at shutdown to stop the pool's threads; the next hash
+    after it starts a new pool (an application may be stopped and started again).
     """
 
     def __init__(
@@ -55,13 +56,16 @@ class Argon2Hasher:
             parallelism=parallelism,
             type=argon2.Type.ID,
         )
-        self._pool = ThreadPoolExecutor(
-            max_workers=max_concurrency, thread_name_prefix="bastion-argon2"
-        )
+        self._max_concurrency = max_concurrency
+        self._pool: ThreadPoolExecutor | None = None
         self._dummy_hash: str | None = None
         self._dummy_lock = threading.Lock()
 
     async def _run(self, work: Callable[[], _T]) -> _T:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max_workers=self._max_concurrency, thread_name_prefix="bastion-argon2"
+            )
         return await asyncio.get_running_loop().run_in_executor(self._pool, work)
 
     async def hash(self, password: str) -> str:
@@ -95,7 +99,9 @@ class Argon2Hasher:
 
     def close(self) -> None:
         """Stop the pool, after the hashes already running have finished."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _check(self, stored_hash: str, password: str) -> bool:
         try:

@@ -18,7 +18,7 @@ from bastion.core.identity.mfa import check_second_factor
 from bastion.core.identity.opaque import token_digest
 from bastion.core.identity.store import AccountMailer, IdentityRecords, normalize_email
 from bastion.core.identity.throttling import ThrottlePolicy
-from bastion.core.identity.tokens import TokenPair, TokenService, parse_scope
+from bastion.core.identity.tokens import TokenPair, TokenService
 from bastion.core.ids import parse_id
 from bastion.core.ports import LoginThrottle, PasswordHasher, Row, SecretBox
 from bastion.core.records import RecordService
@@ -180,7 +180,7 @@ class SignIn:
                 )
             else:
                 pair = await self.tokens.issue(
-                    records, user, amr=["pwd"], scopes=parse_scope(scope)
+                    records, user, amr=["pwd"], scopes=self.tokens.requested_scopes(scope)
                 )
                 await records.audit("login", user=user["id"], detail={"method": "password"})
         if pending is not None:
@@ -241,7 +241,7 @@ class SignIn:
                     raise _bad_mfa_token()
                 await records.save_credentials(user["id"], **changes)
                 pair = await self.tokens.issue(
-                    records, user, amr=["pwd", "otp"], scopes=parse_scope(scope)
+                    records, user, amr=["pwd", "otp"], scopes=self.tokens.requested_scopes(scope)
                 )
                 method = "otp" if "totp_last_step" in changes else "recovery_code"
                 await records.audit("login", user=user["id"], detail={"method": method})
@@ -277,7 +277,7 @@ class SignIn:
         async with self.service.store.unit_of_work() as uow:
             records = IdentityRecords(self.service, uow, ctx)
             pair = await self.tokens.issue(
-                records, user, amr=None, scopes=parse_scope(scope), refresh=False
+                records, user, amr=None, scopes=self.tokens.requested_scopes(scope), refresh=False
             )
             await records.audit("login", user=user["id"], detail={"method": "client_credentials"})
         return pair

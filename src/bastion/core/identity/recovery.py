@@ -22,12 +22,22 @@ from bastion.core.errors import (
 )
 from bastion.core.identity.accounts import VERIFY_EMAIL, AccountService
 from bastion.core.identity.store import IdentityRecords, normalize_email
+from bastion.core.identity.throttling import ThrottlePolicy
 from bastion.core.ids import parse_id
 
-__all__ = ["RESET_PASSWORD", "RecoveryService"]
+__all__ = ["MAIL_POLICY", "RESET_PASSWORD", "RecoveryService"]
 
 RESET_PASSWORD = "reset_password"
 """The purpose of password reset tokens."""
+
+
+MAIL_POLICY = ThrottlePolicy(
+    free_attempts=2,  # the third message locks: the fourth waits
+    window=timedelta(hours=1),
+    base_delay=timedelta(minutes=5),
+    max_delay=timedelta(hours=1),
+)
+"""Reset emails to one address: three an hour, then five minutes apart and slower."""
 
 
 class RecoveryService:
@@ -90,8 +100,15 @@ class RecoveryService:
     async def forgot_password(self, email: str, ctx: RequestContext) -> None:
         """Mail a reset token if ``email`` belongs to an active person; else do nothing.
 
-        The caller answers the same either way.
+        The caller answers the same either way. At most a few messages go to one
+        address per hour (:data:`MAIL_POLICY`): more requests are answered alike but
+        send nothing, so the endpoint cannot be used to flood an inbox.
         """
+        key = f"mail:{normalize_email(email)}"
+        throttle = self.accounts.throttle
+        if await throttle.locked_for(key) > 0:
+            return
+        await throttle.record_failure(key, MAIL_POLICY)
         async with self.service.store.unit_of_work() as uow:
             ids = IdentityRecords(self.service, uow, ctx)
             user = await ids.user_by_email(email)

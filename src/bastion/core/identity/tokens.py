@@ -111,6 +111,27 @@ class TokenService:
         self._authenticator = Authenticator(service, signer, config, external=external)
         self._signer_ready = False
 
+    def requested_scopes(self, scope: str | None) -> frozenset[str] | None:
+        """The scopes a token request asks for; ``invalid_scope`` for unknown ones.
+
+        ``*`` or ``<resource>:read`` / ``<resource>:write`` for a served resource;
+        ``None`` (no ``scope`` parameter) means everything the roles allow.
+        """
+        wanted = parse_scope(scope)
+        if wanted is None:
+            return None
+        known = {"*"}
+        for resource in self.service.blueprint.served_resources():
+            known |= {f"{resource}:read", f"{resource}:write"}
+        unknown = sorted(wanted - known)
+        if unknown:
+            raise OAuthError(
+                "invalid_scope",
+                f"unknown scope {', '.join(unknown)}: ask for '*', or '<resource>:read' / "
+                "'<resource>:write' for a served resource",
+            )
+        return wanted
+
     async def prepare(self) -> None:
         """Make sure a signing key exists, before any transaction that signs opens.
 

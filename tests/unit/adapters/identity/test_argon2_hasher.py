@@ -131,3 +131,13 @@ def test_the_hasher_is_a_password_hasher(hasher: Argon2Hasher) -> None:
 def test_a_pool_needs_at_least_one_thread() -> None:
     with pytest.raises(ValueError, match="max_concurrency"):
         Argon2Hasher(max_concurrency=0)
+
+
+async def test_a_closed_hasher_works_again_when_the_application_restarts(
+    hasher: Argon2Hasher,
+) -> None:
+    stored = await hasher.hash("first start")
+    hasher.close()
+
+    assert await hasher.verify(stored, "first start")
+    assert await hasher.verify(await hasher.hash("second start"), "second start")

@@ -16,23 +16,23 @@ from bastion.core.identity.container import Identity
 __all__ = ["account_routes", "bearer_token"]
 
 
-class _Register(Body):
+class RegisterBody(Body):
     email: StrictStr
     password: StrictStr
     name: StrictStr | None = None
     invitation: StrictStr | None = None
 
 
-class _Password(Body):
+class PasswordBody(Body):
     password: StrictStr
 
 
-class _PasswordChange(Body):
+class PasswordChangeBody(Body):
     current_password: StrictStr
     new_password: StrictStr
 
 
-class _Logout(Body):
+class LogoutBody(Body):
     refresh_token: StrictStr | None = None
 
 
@@ -55,7 +55,7 @@ def account_routes(identity: Identity) -> list[BaseRoute]:
     accounts, tokens = identity.accounts, identity.tokens
 
     async def register(request: Request) -> Response:
-        body = await read_body(request, _Register)
+        body = await read_body(request, RegisterBody)
         user = await accounts.register(body.model_dump(exclude_none=True), request_context(request))
         return json_response(user, status=201)
 
@@ -63,20 +63,20 @@ def account_routes(identity: Identity) -> list[BaseRoute]:
         return json_response(await accounts.me(request_context(request)))
 
     async def delete_me(request: Request) -> Response:
-        body = await read_body(request, _Password)
+        body = await read_body(request, PasswordBody)
         await accounts.delete_account(request_context(request), body.password)
         return Response(status_code=204)
 
     async def change_password(request: Request) -> Response:
         await tokens.prepare()
-        body = await read_body(request, _PasswordChange)
+        body = await read_body(request, PasswordChangeBody)
         pair = await accounts.change_password(
             request_context(request), body.current_password, body.new_password
         )
         return json_response(pair.as_json(), headers=NO_STORE)
 
     async def logout(request: Request) -> Response:
-        body = await read_body(request, _Logout) if _has_body(request) else _Logout()
+        body = await read_body(request, LogoutBody) if _has_body(request) else LogoutBody()
         await tokens.logout(
             request_context(request),
             access_token=bearer_token(request),

@@ -25,7 +25,7 @@ from bastion.core.identity.container import Identity
 __all__ = ["admin_of", "admin_routes"]
 
 
-class _UserCreate(Body):
+class UserCreateBody(Body):
     email: StrictStr
     password: StrictStr | None = None
     name: StrictStr | None = None
@@ -34,31 +34,31 @@ class _UserCreate(Body):
     email_verified: StrictBool = False
 
 
-class _UserUpdate(Body):
+class UserUpdateBody(Body):
     roles: list[StrictStr] | None = None
     status: Literal["active", "disabled"] | None = None
     tenant: UUID | None = None
 
 
-class _ServiceAccountCreate(Body):
+class ServiceAccountCreateBody(Body):
     name: StrictStr = Field(min_length=1, max_length=200)
     roles: list[StrictStr] = Field(default_factory=list)
     tenant: UUID | None = None
 
 
-class _InvitationCreate(Body):
+class InvitationCreateBody(Body):
     email: StrictStr
     roles: list[StrictStr] = Field(default_factory=list)
     tenant: UUID | None = None
 
 
-class _AdminApiKeyCreate(ApiKeyCreate):
+class AdminApiKeyCreateBody(ApiKeyCreate):
     user: UUID
 
 
 def _limit(request: Request) -> int:
     raw = request.query_params.get("limit", "50")
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # "²".isdigit(), but int("²") fails
         raise InvalidQuery(
             "limit must be a whole number", errors=(FieldError("limit", f"{raw!r} is no number"),)
         )
@@ -86,7 +86,7 @@ def admin_routes(identity: Identity, *, prefix: str = "/v1") -> list[BaseRoute]:
     async def create_user(request: Request) -> Response:
         ctx = request_context(request)
         require_admin(ctx)  # before reading the body: a stranger learns nothing from errors
-        body = await read_body(request, _UserCreate)
+        body = await read_body(request, UserCreateBody)
         row = await admin.create_user(ctx, **body.model_dump())
         return json_response(row, 201)
 
@@ -94,7 +94,7 @@ def admin_routes(identity: Identity, *, prefix: str = "/v1") -> list[BaseRoute]:
         ctx = request_context(request)
         require_admin(ctx)
         user_id = path_id(request, "user")
-        body = await read_body(request, _UserUpdate, merge_patch=True)
+        body = await read_body(request, UserUpdateBody, merge_patch=True)
         tenant = body.tenant if "tenant" in body.model_fields_set else KEEP
         row = await admin.update_user(
             ctx, user_id, roles=body.roles, status=body.status, tenant=tenant
@@ -104,14 +104,14 @@ def admin_routes(identity: Identity, *, prefix: str = "/v1") -> list[BaseRoute]:
     async def create_service_account(request: Request) -> Response:
         ctx = request_context(request)
         require_admin(ctx)
-        body = await read_body(request, _ServiceAccountCreate)
+        body = await read_body(request, ServiceAccountCreateBody)
         created = await admin.create_service_account(ctx, **body.model_dump())
         return json_response(created.as_json(), 201, NO_STORE)
 
     async def create_invitation(request: Request) -> Response:
         ctx = request_context(request)
         require_admin(ctx)
-        body = await read_body(request, _InvitationCreate)
+        body = await read_body(request, InvitationCreateBody)
         created = await admin.create_invitation(ctx, **body.model_dump())
         return json_response(created.record, 201)
 
@@ -125,7 +125,7 @@ def admin_routes(identity: Identity, *, prefix: str = "/v1") -> list[BaseRoute]:
     async def create_api_key(request: Request) -> Response:
         ctx = request_context(request)
         require_admin(ctx)
-        body = await read_body(request, _AdminApiKeyCreate)
+        body = await read_body(request, AdminApiKeyCreateBody)
         created = await api_keys.create(
             ctx,
             name=body.name,

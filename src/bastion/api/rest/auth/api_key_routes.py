@@ -21,13 +21,16 @@ __all__ = ["NO_STORE", "ApiKeyCreate", "api_key_routes", "api_keys_of"]
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 """Headers of a response that shows a secret: no cache may keep it."""
 
+_MAX_EXPIRES_IN = 100 * 365 * 86_400
+"""The longest ``expires_in``, a hundred years: far larger ones overflow the expiry date-time."""
+
 
 class ApiKeyCreate(Body):
     """``POST /v1/auth/api-keys``."""
 
     name: StrictStr = Field(min_length=1, max_length=200)
     scopes: list[StrictStr] | None = None
-    expires_in: StrictInt | None = Field(default=None, ge=1)
+    expires_in: StrictInt | None = Field(default=None, ge=1, le=_MAX_EXPIRES_IN)
     expires_at: AwareDatetime | None = None
 
 

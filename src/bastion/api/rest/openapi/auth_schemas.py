@@ -1,11 +1,15 @@
 """The bodies of the identity endpoints, for ``components.schemas``.
 
-Hand-written (these endpoints are not generated from resources); the records
-they answer (``Users``) are the generated schemas of the identity resources.
+The JSON request bodies are derived from the routes' own models
+(:mod:`.auth_bodies`). The answers, and the form parameters of the token and
+revocation endpoints, are hand-written here; the records they answer
+(``Users``) are the generated schemas of the identity resources.
 """
 
 from __future__ import annotations
 
+from bastion.api.rest.auth.token_endpoint import MFA_OTP_GRANT
+from bastion.api.rest.openapi.auth_bodies import request_body_schemas
 from bastion.api.rest.openapi.fields import Schema
 from bastion.api.rest.openapi.schemas import ref
 
@@ -54,63 +58,14 @@ def auth_schemas() -> dict[str, Schema]:
         "scopes",
         description="An API key, never with the key itself.",
     )
-    key_create = {
-        "name": {"type": "string", "minLength": 1, "maxLength": 200},
-        "scopes": _SCOPES,
-        "expires_in": {"type": "integer", "minimum": 1, "description": "Seconds from now."},
-        "expires_at": {"type": "string", "format": "date-time"},
-    }
     return {
-        "AuthRegister": _object(
-            {
-                "email": {"type": "string", "format": "email"},
-                "password": {"type": "string", "minLength": 1},
-                "name": {"type": "string"},
-                "invitation": {"type": "string", "description": "The invitation code mailed."},
-            },
-            "email",
-            "password",
-        ),
-        "AuthTokenRequest": _object(
-            {
-                "grant_type": {
-                    "type": "string",
-                    "enum": [
-                        "password",
-                        "refresh_token",
-                        "client_credentials",
-                        "urn:bastion:params:oauth:grant-type:mfa-otp",
-                    ],
-                },
-                "username": {"type": "string", "description": "The email (password grant)."},
-                "password": {"type": "string"},
-                "scope": {"type": "string", "description": "Space-separated scopes."},
-                "refresh_token": {"type": "string"},
-                "client_id": {"type": "string", "description": "A service account's id."},
-                "client_secret": {"type": "string"},
-                "mfa_token": {"type": "string"},
-                "otp": {"type": "string", "description": "A TOTP code or a recovery code."},
-            },
-            "grant_type",
-        ),
-        "AuthToken": _object(
-            {
-                "access_token": {"type": "string"},
-                "token_type": {"type": "string", "enum": ["Bearer"]},
-                "expires_in": {"type": "integer", "minimum": 1},
-                "refresh_token": {"type": "string"},
-                "scope": {"type": "string"},
-            },
-            "access_token",
-            "token_type",
-            "expires_in",
-        ),
-        "AuthRevoke": _object(
-            {
-                "token": {"type": "string"},
-                "token_type_hint": {"type": "string", "enum": ["access_token", "refresh_token"]},
-            },
-            "token",
+        **request_body_schemas(),
+        **_token_schemas(),
+        **_mfa_schemas(),
+        "AuthAccepted": _object(
+            {"detail": {"type": "string", "description": "What happens next."}},
+            "detail",
+            description="The request was taken; an email is on its way (if one is due).",
         ),
         "AuthMe": {
             "description": "The caller's user record; for a token of an external identity "
@@ -136,8 +91,6 @@ def auth_schemas() -> dict[str, Schema]:
             description="The public keys that verify access tokens (RFC 7517).",
         ),
         "ApiKey": api_key,
-        "ApiKeyCreate": _object(key_create, "name"),
-        "AdminApiKeyCreate": _object({**key_create, "user": _UUID}, "name", "user"),
         "ApiKeyCreated": {
             "allOf": [
                 ref("ApiKey"),
@@ -147,29 +100,6 @@ def auth_schemas() -> dict[str, Schema]:
             ]
         },
         "ApiKeyList": _object({"data": {"type": "array", "items": ref("ApiKey")}}, "data"),
-        "AdminUserCreate": _object(
-            {
-                "email": {"type": "string", "format": "email"},
-                "password": {"type": "string", "description": "Optional: none means a reset."},
-                "name": {"type": "string"},
-                "roles": _ROLES,
-                "tenant": _NULLABLE_UUID,
-                "email_verified": {"type": "boolean"},
-            },
-            "email",
-        ),
-        "AdminUserUpdate": _object(
-            {
-                "roles": _ROLES,
-                "status": {"type": "string", "enum": ["active", "disabled"]},
-                "tenant": _NULLABLE_UUID,
-            },
-            description="Any change cuts off the user's earlier access tokens.",
-        ),
-        "ServiceAccountCreate": _object(
-            {"name": {"type": "string", "minLength": 1}, "roles": _ROLES, "tenant": _NULLABLE_UUID},
-            "name",
-        ),
         "ServiceAccountCreated": {
             "allOf": [
                 ref("Users"),
@@ -183,14 +113,6 @@ def auth_schemas() -> dict[str, Schema]:
                 ),
             ]
         },
-        "InvitationCreate": _object(
-            {
-                "email": {"type": "string", "format": "email"},
-                "roles": _ROLES,
-                "tenant": _NULLABLE_UUID,
-            },
-            "email",
-        ),
         "Invitation": _object(
             {
                 "id": _UUID,
@@ -235,4 +157,115 @@ def auth_schemas() -> dict[str, Schema]:
             "has_more",
         ),
         "SigningKeyRotated": _object({"kid": {"type": "string"}}, "kid"),
+    }
+
+
+_OAUTH_ERRORS = [
+    "invalid_request",
+    "invalid_grant",
+    "invalid_client",
+    "invalid_scope",
+    "unsupported_grant_type",
+    "mfa_required",
+    "mfa_enrollment_required",
+]
+
+
+def _token_schemas() -> dict[str, Schema]:
+    """The token and revocation endpoints' parameters, tokens and OAuth errors."""
+    return {
+        "AuthTokenRequest": _object(
+            {
+                "grant_type": {
+                    "type": "string",
+                    "enum": ["password", "refresh_token", "client_credentials", MFA_OTP_GRANT],
+                    "description": "`password`: `username` and `password`; `refresh_token`: "
+                    "`refresh_token`; `client_credentials`: `client_id` and `client_secret` "
+                    f"(or HTTP Basic); `{MFA_OTP_GRANT}`: `mfa_token` and `otp`, after an "
+                    "`mfa_required` answer. Each may narrow the token with `scope`.",
+                },
+                "username": {"type": "string", "description": "The email (password grant)."},
+                "password": {"type": "string"},
+                "scope": {"type": "string", "description": "Space-separated scopes."},
+                "refresh_token": {"type": "string", "description": "Used up by the refresh."},
+                "client_id": {"type": "string", "description": "A service account's id."},
+                "client_secret": {"type": "string"},
+                "mfa_token": {"type": "string", "description": "From the `mfa_required` answer."},
+                "otp": {"type": "string", "description": "A TOTP code or a recovery code."},
+            },
+            "grant_type",
+            description="The token request's parameters (RFC 6749), form-encoded or as a JSON "
+            "object of strings.",
+        ),
+        "AuthToken": _object(
+            {
+                "access_token": {"type": "string"},
+                "token_type": {"type": "string", "enum": ["Bearer"]},
+                "expires_in": {"type": "integer", "minimum": 1},
+                "refresh_token": {"type": "string"},
+                "scope": {"type": "string"},
+            },
+            "access_token",
+            "token_type",
+            "expires_in",
+        ),
+        "AuthRevoke": _object(
+            {
+                "token": {"type": "string"},
+                "token_type_hint": {"type": "string", "enum": ["access_token", "refresh_token"]},
+            },
+            "token",
+        ),
+        "OAuthProblem": {
+            "description": "A refused token request: a problem document that also carries "
+            "RFC 6749's `error` and `error_description`.",
+            "allOf": [
+                ref("Problem"),
+                _object(
+                    {
+                        "error": {"type": "string", "enum": _OAUTH_ERRORS},
+                        "error_description": {"type": "string"},
+                        "mfa_token": {
+                            "type": "string",
+                            "description": "With `mfa_required`: for the `mfa-otp` grant; with "
+                            "`mfa_enrollment_required`: for the MFA enrolment endpoints.",
+                        },
+                    },
+                    "error",
+                    "error_description",
+                ),
+            ],
+        },
+    }
+
+
+def _mfa_schemas() -> dict[str, Schema]:
+    """The answers of the MFA endpoints."""
+    codes: Schema = {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "One-time recovery codes, shown only now: each signs in once in place "
+        "of a TOTP code.",
+    }
+    return {
+        "MfaEnrolment": _object(
+            {
+                "secret": {"type": "string", "description": "The TOTP secret (base32)."},
+                "otpauth_uri": {
+                    "type": "string",
+                    "description": "An `otpauth://` URI of the secret, for a QR code.",
+                },
+                "recovery_codes": codes,
+            },
+            "secret",
+            "otpauth_uri",
+            "recovery_codes",
+            description="A pending enrolment, on once confirmed; shown only now.",
+        ),
+        "MfaEnabled": _object(
+            {"mfa_enabled": {"type": "boolean", "enum": [True]}},
+            "mfa_enabled",
+            description="MFA is on.",
+        ),
+        "RecoveryCodes": _object({"recovery_codes": codes}, "recovery_codes"),
     }
