@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 from pathlib import Path
+from typing import Any
 
 import typer
 import uvicorn
@@ -26,6 +28,17 @@ ALLOW_DESTRUCTIVE = typer.Option(
     "--allow-destructive",
     help="In development, also apply blueprint changes that can lose data.",
 )
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging set-up, with Bastion's own loggers printed beside its own."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["loggers"]["bastion"] = {
+        "handlers": ["default"],
+        "level": level.upper(),
+        "propagate": False,
+    }
+    return config
 
 
 def serve(
@@ -83,6 +96,7 @@ def serve(
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level.lower(),
+        log_config=_log_config(settings.log_level),
         proxy_headers=False,
         server_header=False,
     )
