@@ -78,3 +78,11 @@ async def test_a_bearer_token_still_wins_over_the_hosts_caller(
 ) -> None:
     forged = {"X-Host-Role": "reader", "Authorization": "Bearer not-a-token"}
     assert (await client.get("/backend/v1/notes", headers=forged)).status_code == 401
+
+
+async def test_responses_say_they_vary_by_caller(client: httpx.AsyncClient) -> None:
+    listed = await client.get("/backend/v1/notes", headers={"X-Host-Role": "reader"})
+    anonymous = await client.get("/backend/v1/notes")
+
+    assert "Authorization" in listed.headers["vary"]
+    assert "Authorization" in anonymous.headers["vary"]

@@ -7,6 +7,7 @@ import re
 import uuid
 from http import HTTPStatus
 
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -55,6 +56,9 @@ class ProblemMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 message["headers"] = [*message.get("headers", []), header]
+                # What a response holds depends on the caller (access rules hide records
+                # and fields): a shared cache must not serve it to someone else.
+                MutableHeaders(scope=message).add_vary_header("Authorization")
             await send(message)
 
         try:
