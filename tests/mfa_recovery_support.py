@@ -12,28 +12,21 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-from cryptography.fernet import Fernet
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
-from bastion.adapters.identity import Argon2Hasher, KeyRing, MemorySigningKeys
-from bastion.adapters.memory import MemoryLoginThrottle
 from bastion.adapters.sql.store import SqlStore
 from bastion.api.rest import ProblemMiddleware, http_exception_handler
-from bastion.api.rest.auth import AuthenticationMiddleware, auth_routes
+from bastion.app.identity import build_identity
 from bastion.blueprint import Blueprint, Resource, StringField, with_identity
 from bastion.blueprint.access import AuthSpec
 from bastion.core.context import RequestContext
-from bastion.core.identity.accounts import AccountService
-from bastion.core.identity.config import IdentityConfig
 from bastion.core.identity.container import Identity
 from bastion.core.identity.mail import OutgoingMail
-from bastion.core.identity.mfa import MfaService
-from bastion.core.identity.recovery import RecoveryService
 from bastion.core.identity.store import IdentityRecords
-from bastion.core.identity.tokens import TokenService
 from bastion.core.records import RecordService
+from bastion.settings import Settings
 from schema_support import create_schema
 
 BLUEPRINT = Blueprint(
@@ -133,51 +126,13 @@ async def auth_harness(database_url: str) -> AsyncIterator[AuthHarness]:
     store = SqlStore(url=database_url, blueprint=blueprint)
     await store.start()
     service = RecordService(blueprint=blueprint, store=store, clock=clock)
-    config = IdentityConfig(issuer="bastion-test")
-    signer = KeyRing(
-        MemorySigningKeys(),
-        secret="test-secret-key",
-        issuer=config.issuer,
-        audience="bastion-test",
-        access_ttl=config.access_ttl,
-        clock=clock,
-    )
-    await signer.ensure_key()
-    tokens = TokenService(service, signer, config)
-    hasher = Argon2Hasher(time_cost=1, memory_cost=8192)
-    throttle = MemoryLoginThrottle()
+    settings = Settings(database_url=database_url, argon2_time_cost=1, argon2_memory_kib=8192)
     mailer = CapturingMailer()
-    secret_box = Fernet(Fernet.generate_key())
-    accounts = AccountService(
-        service,
-        tokens=tokens,
-        hasher=hasher,
-        throttle=throttle,
-        mailer=mailer,
-        secret_box=secret_box,
-        config=config,
-    )
-    identity = Identity(
-        blueprint=blueprint,
-        service=service,
-        store=store,
-        accounts=accounts,
-        tokens=tokens,
-        hasher=hasher,
-        signer=signer,
-        throttle=throttle,
-        mailer=mailer,
-        secret_box=secret_box,
-        config=config,
-    )
-    identity.mfa = MfaService(accounts)
-    identity.recovery = RecoveryService(accounts)
+    wiring = build_identity(settings, blueprint, service, store, mailer=mailer)
+    identity = wiring.identity
     app = Starlette(
-        routes=auth_routes(identity),
-        middleware=[
-            Middleware(ProblemMiddleware),
-            Middleware(AuthenticationMiddleware, tokens=tokens),
-        ],
+        routes=wiring.routes,
+        middleware=[Middleware(ProblemMiddleware), wiring.middleware],
         exception_handlers={HTTPException: http_exception_handler},
     )
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
@@ -185,5 +140,5 @@ async def auth_harness(database_url: str) -> AsyncIterator[AuthHarness]:
         yield AuthHarness(client=client, identity=identity, clock=clock, mailer=mailer)
     finally:
         await client.aclose()
-        hasher.close()
+        await wiring.stop()
         await store.close()

@@ -220,6 +220,7 @@ def build_identity(
         issuer=settings.auth_issuer,
         audience=settings.auth_audience,
         access_ttl=config.access_ttl,
+        clock=service.clock,  # one clock for records and tokens (tests move it)
     )
     throttle = _throttle(settings)
     closers: list[Callable[[], Awaitable[None]]] = [throttle.close]
