@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from bastion.core.batch import insert_batch, validate_batch
+from bastion.core.batch import insert_batch
 from bastion.core.context import RequestContext
 from bastion.core.errors import IdempotencyInFlight, IdempotencyKeyReused
 from bastion.core.ports import IdempotencyRecord, Row, StoredResponse
@@ -123,11 +123,13 @@ class IdempotentRecords:
     ) -> IdempotentOutcome:
         """:meth:`RecordService.create` once per key; ``render`` turns the record into
         the response that is stored and replayed."""
-        validator = self._records.validator(resource)
-        values = validator.validate_input(body)
+        # The same access checks as an unkeyed create: a key never widens what a caller may do.
+        caller, values = self._records.permitted_create(resource, body, ctx=ctx)
 
         async def write(records: TransactionRecords) -> Row:
-            return validator.public(await records.insert_values(resource, values))
+            return self._records.shown(
+                resource, await records.insert_values(resource, values), caller
+            )
 
         return await self._run(request, ctx, write, render)
 
@@ -142,12 +144,13 @@ class IdempotentRecords:
         pointer: str = "",
     ) -> IdempotentOutcome:
         """:meth:`RecordService.create_many` once per key."""
-        validator = self._records.validator(resource)
-        values = validate_batch(validator, bodies, pointer=pointer)
+        caller, values = self._records.permitted_create_many(
+            resource, bodies, ctx=ctx, pointer=pointer
+        )
 
         async def write(records: TransactionRecords) -> list[Row]:
             rows = await insert_batch(records, resource, values, pointer=pointer)
-            return [validator.public(row) for row in rows]
+            return [self._records.shown(resource, row, caller) for row in rows]
 
         return await self._run(request, ctx, write, render)
 

@@ -157,6 +157,16 @@ class RecordService:
 
     async def create(self, resource: str, body: Any, *, ctx: RequestContext) -> Row:
         """Validate ``body`` and insert a new record; the stored record, as clients see it."""
+        caller, values = self.permitted_create(resource, body, ctx=ctx)
+        async with self.store.unit_of_work() as uow:
+            row = await TransactionRecords(self, uow, ctx).insert_values(resource, values)
+        return self.shown(resource, row, caller)
+
+    def permitted_create(
+        self, resource: str, body: Any, *, ctx: RequestContext
+    ) -> tuple[CallerAccess | None, dict[str, Any]]:
+        """The caller's rules and the values of the record ``body`` creates, once the
+        caller may create it (owner and tenant stamped); what every create path checks."""
         validator = self.validator(resource)
         caller, scope = self._permit(resource, ctx, "create")
         if caller is not None:
@@ -164,11 +174,24 @@ class RecordService:
         values = validator.validate_input(body)
         if caller is not None and scope is not None:
             values = caller.stamp_new(resource, scope, values)
-        async with self.store.unit_of_work() as uow:
-            row = await TransactionRecords(self, uow, ctx).insert_values(resource, values)
-        return self._public(resource, row, caller)
+        return caller, values
 
-    def _public(self, resource: str, row: Row, caller: CallerAccess | None) -> Row:
+    def permitted_create_many(
+        self, resource: str, bodies: Sequence[Any], *, ctx: RequestContext, pointer: str = ""
+    ) -> tuple[CallerAccess | None, _Rows]:
+        """:meth:`permitted_create` for every record of a batch."""
+        validator = self.validator(resource)
+        caller, scope = self._permit(resource, ctx, "create")
+        if caller is not None:
+            for body in bodies:
+                caller.check_body(resource, body)
+        values = validate_batch(validator, bodies, pointer=pointer)
+        if caller is not None and scope is not None:
+            values = [caller.stamp_new(resource, scope, v) for v in values]
+        return caller, values
+
+    def shown(self, resource: str, row: Row, caller: CallerAccess | None) -> Row:
+        """``row`` as ``caller`` may see it (write-only and hidden fields left out)."""
         public = self.validators[resource].public(row)
         return public if caller is None else caller.redact(resource, public)
 
@@ -180,18 +203,11 @@ class RecordService:
         Errors point at the item: with ``pointer="/records"``, a bad ``email``
         in the fourth item is ``/records/3/email`` (see :mod:`bastion.core.batch`).
         """
-        validator = self.validator(resource)
-        caller, scope = self._permit(resource, ctx, "create")
-        if caller is not None:
-            for body in bodies:
-                caller.check_body(resource, body)
-        values = validate_batch(validator, bodies, pointer=pointer)
-        if caller is not None and scope is not None:
-            values = [caller.stamp_new(resource, scope, v) for v in values]
+        caller, values = self.permitted_create_many(resource, bodies, ctx=ctx, pointer=pointer)
         async with self.store.unit_of_work() as uow:
             records = TransactionRecords(self, uow, ctx)
             rows = await insert_batch(records, resource, values, pointer=pointer)
-        return [self._public(resource, row, caller) for row in rows]
+        return [self.shown(resource, row, caller) for row in rows]
 
     async def update(
         self,
@@ -215,7 +231,7 @@ class RecordService:
                 # ``values`` holds only the patched fields: an owner left out is kept.
                 caller.check_owner_kept(resource, scope, current, {**current, **values})
             row = await TransactionRecords(self, uow, ctx).write_update(resource, current, values)
-        return self._public(resource, row, caller)
+        return self.shown(resource, row, caller)
 
     async def replace(
         self,
@@ -247,7 +263,7 @@ class RecordService:
             if caller is not None and scope is not None:
                 caller.check_owner_kept(resource, scope, current, values)
             row = await TransactionRecords(self, uow, ctx).write_update(resource, current, values)
-        return self._public(resource, row, caller)
+        return self.shown(resource, row, caller)
 
     async def delete(
         self,

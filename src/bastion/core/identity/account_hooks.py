@@ -4,7 +4,8 @@ An admin may change users and tenants through the generic resource routes
 (``PATCH /v1/users/{id}``, ``DELETE /v1/tenants/{id}``) as well as through the
 admin API. These hooks run in the write's own transaction, so the audit event
 commits with the change, and a change of a user's roles, status or tenant
-also cuts off their access tokens issued before it (they carry the old claims).
+also ends their sessions: access tokens issued before it (they carry the old claims)
+stop, and so do their refresh tokens.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from typing import Any
 
 from bastion.blueprint.identity import TENANTS, USERS
 from bastion.core.hooks import HookEvent, HookFunction, HookMoment, Hooks
+from bastion.core.identity.admin_parts import revoke_refresh_tokens
 from bastion.core.identity.store import IdentityRecords
 
 __all__ = ["CLAIM_FIELDS", "register_account_hooks"]
 
 CLAIM_FIELDS = frozenset({"roles", "status", "tenant"})
-"""User fields that access tokens carry: changing one ends the user's current tokens."""
+"""User fields that access tokens carry: changing one ends the user's sessions."""
 
 _UNTRACKED = frozenset({"version", "updated_at"})
 
@@ -53,7 +55,10 @@ def register_account_hooks(hooks: Hooks, *, access_ttl: timedelta) -> None:
         records = _records(event)
         user_id = event.record["id"]
         if CLAIM_FIELDS.intersection(changed):
+            # Sessions end: a refresh token kept from before would skip what a new
+            # sign-in checks for the new roles (MFA enrolment).
             await records.cut_off_sessions(user_id, until=records.now + access_ttl)
+            await revoke_refresh_tokens(records, user_id)
         await records.audit("user_updated", user=user_id, detail={"fields": changed})
 
     @hooks.before_delete(USERS)

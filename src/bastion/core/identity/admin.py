@@ -3,8 +3,9 @@ status and tenant, invite people, read the audit trail and rotate signing keys.
 
 Every call needs the ``admin`` role (and a credential not narrowed by scopes);
 every change writes its auth event in the same transaction. A change of roles,
-status or tenant cuts off the user's earlier access tokens, so they cannot keep
-rights they no longer have; disabling a user also revokes their refresh tokens.
+status or tenant ends the user's sessions (earlier access tokens and refresh
+tokens), so they cannot keep rights they no longer have, nor skip what a new
+sign-in asks of their new roles.
 """
 
 from __future__ import annotations
@@ -178,8 +179,7 @@ class AdminService:
     ) -> Row:
         """Change a user's roles, status or tenant (``None``/:data:`KEEP`: unchanged).
 
-        Any change cuts off the user's earlier access tokens; disabling also
-        revokes their refresh tokens.
+        Any change ends the user's sessions: earlier access tokens and refresh tokens.
 
         Raises:
             NotFound: no such user.
@@ -204,8 +204,7 @@ class AdminService:
             for kind, detail in events:
                 await records.audit(kind, user=user_id, detail=detail)
             await records.cut_off_sessions(user_id, until=records.now + self.access_ttl)
-            if patch.get("status") == "disabled":
-                await revoke_refresh_tokens(records, user_id)
+            await revoke_refresh_tokens(records, user_id)
         return self._public_user(row)
 
     async def create_service_account(

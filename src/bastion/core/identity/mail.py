@@ -2,13 +2,43 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-__all__ = ["CallableMailer", "LogMailer", "OutgoingMail", "UndeliveredMailer"]
+__all__ = [
+    "CallableMailer",
+    "LogMailer",
+    "OutgoingMail",
+    "UndeliveredMailer",
+    "send_in_background",
+]
 
 log = logging.getLogger("bastion.mail")
+
+_IN_FLIGHT: set[asyncio.Task[None]] = set()
+"""Messages being sent in the background (kept, so their tasks are not collected)."""
+
+
+async def send_in_background(send: Callable[[], Awaitable[None]]) -> None:
+    """Start ``send`` without waiting for it to finish; a failure is logged.
+
+    For answers that must not take longer when a message goes out (a password
+    reset for an address that has an account) than when none does. The sender
+    gets one turn at once, so one that needs no I/O has already sent it.
+    """
+
+    async def logged() -> None:
+        try:
+            await send()
+        except Exception:
+            log.exception("an account email could not be sent")
+
+    task = asyncio.get_running_loop().create_task(logged())
+    _IN_FLIGHT.add(task)
+    task.add_done_callback(_IN_FLIGHT.discard)
+    await asyncio.sleep(0)
 
 
 @dataclass(frozen=True, slots=True)

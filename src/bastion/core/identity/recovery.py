@@ -21,6 +21,7 @@ from bastion.core.errors import (
     NotAuthenticated,
 )
 from bastion.core.identity.accounts import VERIFY_EMAIL, AccountService
+from bastion.core.identity.mail import send_in_background
 from bastion.core.identity.store import IdentityRecords, normalize_email
 from bastion.core.identity.throttling import ThrottlePolicy
 from bastion.core.ids import parse_id
@@ -130,7 +131,11 @@ class RecoveryService:
                     to=address, subject="Reset your password", body=body, purpose=RESET_PASSWORD
                 )
 
-            uow.after_commit(deliver)
+            async def deliver_later() -> None:
+                # Not awaited: a slow sender would tell which addresses have an account.
+                await send_in_background(deliver)
+
+            uow.after_commit(deliver_later)
 
     async def reset_password(self, token: str, new_password: str, ctx: RequestContext) -> None:
         """Set a new password with a reset token, and sign the user out everywhere.
