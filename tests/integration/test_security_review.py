@@ -222,3 +222,30 @@ async def test_forgot_password_does_not_wait_for_the_mail_of_a_registered_addres
             break
         await asyncio.sleep(0.01)
     assert mailer.sent == ["ann@example.com"]
+
+
+async def test_an_api_key_cannot_act_with_a_role_that_needs_mfa_its_owner_lacks(
+    served: Served,
+) -> None:
+    member_id = await served.user("ann@example.com", "member")
+    admin = bearer(await served.sign_in(await _admin_email(served)))
+    created = await served.http.post(
+        "/v1/auth/api-keys",
+        json={"name": "ci"},
+        headers=bearer(await served.sign_in("ann@example.com")),
+    )
+    assert created.status_code == 201, created.text
+    key = {"Authorization": f"Bearer {created.json()['key']}"}
+    assert (await served.http.get("/v1/notes", headers=key)).status_code == 200
+
+    promoted = await served.http.patch(
+        f"/v1/admin/users/{member_id}", json={"roles": ["editor"]}, headers=admin
+    )
+
+    assert promoted.status_code == 200, promoted.text
+    assert (await served.http.get("/v1/notes", headers=key)).status_code == 401
+
+
+async def _admin_email(served: Served) -> str:
+    await served.user("root@example.com", "admin")
+    return "root@example.com"

@@ -81,6 +81,7 @@ class Authenticator:
         external: ExternalVerifier | None = None,
     ) -> None:
         self._service = service
+        self._mfa_roles = frozenset(service.blueprint.auth.mfa_required_roles)
         self._signer = signer
         self._config = config
         self._external = external
@@ -158,12 +159,17 @@ class Authenticator:
             or user["status"] != "active"
         ):
             raise _rejected("the API key is invalid, expired or revoked")
+        roles = frozenset(str(role) for role in user.get("roles") or [])
+        if not user["mfa_enabled"] and roles & self._mfa_roles:
+            # The owner now holds a role that needs MFA (promoted after the key was made):
+            # the key may not act with it until they enrol, as a sign-in may not.
+            raise _rejected("the API key's owner must enrol in MFA first")
         last_used = row["last_used_at"]
         if last_used is None or now - last_used >= self._config.api_key_touch_interval:
             await self._touch(row, now)
         return RequestContext(
             actor=str(user["id"]),
-            roles=frozenset(str(role) for role in user.get("roles") or []),
+            roles=roles,
             tenant=None if user.get("tenant") is None else str(user["tenant"]),
             scopes=_scopes(row["scopes"]),
             credential="api_key",
