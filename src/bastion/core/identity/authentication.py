@@ -81,7 +81,6 @@ class Authenticator:
         external: ExternalVerifier | None = None,
     ) -> None:
         self._service = service
-        self._mfa_roles = frozenset(service.blueprint.auth.mfa_required_roles)
         self._signer = signer
         self._config = config
         self._external = external
@@ -160,7 +159,8 @@ class Authenticator:
         ):
             raise _rejected("the API key is invalid, expired or revoked")
         roles = frozenset(str(role) for role in user.get("roles") or [])
-        if not user["mfa_enabled"] and roles & self._mfa_roles:
+        mfa_roles = self._service.blueprint.auth.mfa_required_roles
+        if not user["mfa_enabled"] and roles.intersection(mfa_roles):
             # The owner now holds a role that needs MFA (promoted after the key was made):
             # the key may not act with it until they enrol, as a sign-in may not.
             raise _rejected("the API key's owner must enrol in MFA first")
