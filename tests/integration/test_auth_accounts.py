@@ -205,6 +205,29 @@ async def test_a_service_account_gets_a_token_with_client_credentials(app: AuthA
     assert wrong.json()["error"] == "invalid_client"
 
 
+async def test_guessing_a_client_secret_is_throttled_per_client(app: AuthApp) -> None:
+    client_id = await _service_account(app, "s3cret-s3cret-s3cret")
+
+    def attempt(secret: str) -> Any:
+        return app.client.post(
+            "/v1/auth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "client_secret": secret,
+            },
+        )
+
+    wrong = [(await attempt(f"guess-{i}")).status_code for i in range(5)]
+    locked = await attempt("s3cret-s3cret-s3cret")
+
+    assert wrong == [401] * 5
+    assert locked.status_code == 429
+    assert int(locked.headers["retry-after"]) >= 1
+    await asyncio.sleep(1.1)
+    assert (await attempt("s3cret-s3cret-s3cret")).status_code == 200
+
+
 async def _enrol(app: AuthApp, email: str) -> tuple[str, list[str]]:
     secret = pyotp.random_base32()
     codes = ["abcde-fghjk", "mnpqr-stuvw"]

@@ -258,7 +258,13 @@ class SignIn:
         Raises:
             OAuthError: ``invalid_client`` (401) for an unknown client, a wrong
                 secret, or a disabled service account.
+            TooManyAttempts: too many wrong secrets for the client or from the address.
         """
+        keys: _ThrottleKeys = [
+            (f"client:{client_id.strip().lower()}", self.config.account_policy),
+            (f"ip:{ctx.client_ip or 'unknown'}", self.config.ip_policy),
+        ]
+        await self._refuse_if_locked(keys)
         user_id = parse_id(client_id)
         user: Row | None = None
         creds: Row | None = None
@@ -270,10 +276,13 @@ class SignIn:
         stored = None if creds is None else creds.get("client_secret_hash")
         if user is None or not stored or user["kind"] != "service":
             await self.hasher.verify_dummy(client_secret)
+            await self._count_failure(keys)
             raise _bad_client()
         if not await self.hasher.verify(stored, client_secret) or user["status"] != "active":
+            await self._count_failure(keys)
             await self._audit_failure(ctx, "login_failed", user, {"reason": "client_secret"})
             raise _bad_client()
+        await self.throttle.reset(keys[0][0])
         async with self.service.store.unit_of_work() as uow:
             records = IdentityRecords(self.service, uow, ctx)
             pair = await self.tokens.issue(
