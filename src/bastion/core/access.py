@@ -42,6 +42,7 @@ from bastion.blueprint.identity import TENANT_FIELD, TENANTS, USERS
 from bastion.core.aggregation import AggregateSpec
 from bastion.core.context import RequestContext
 from bastion.core.errors import FieldError, Forbidden, InvalidQuery, NotAuthenticated, NotFound
+from bastion.core.ids import parse_id
 from bastion.core.query import Filter, QuerySpec
 
 __all__ = ["AccessRules", "CallerAccess", "RowScope"]
@@ -147,6 +148,7 @@ class CallerAccess:
         if not ctx.is_anonymous:
             roles.add(AUTHENTICATED)
         self.roles = frozenset(roles)
+        self._hidden: dict[str, frozenset[str]] = {}
 
     # --- actions and rows ---------------------------------------------------------------
 
@@ -230,8 +232,13 @@ class CallerAccess:
         """Fields of ``resource`` the caller may not see or query."""
         if self.is_admin:
             return frozenset()
-        rules = self._all.rules(resource)
-        return frozenset(n for n, roles in rules.hidden_from.items() if roles & self.roles)
+        # Asked once per record of a page: worked out once per resource and caller.
+        hidden = self._hidden.get(resource)
+        if hidden is None:
+            rules = self._all.rules(resource)
+            hidden = frozenset(n for n, roles in rules.hidden_from.items() if roles & self.roles)
+            self._hidden[resource] = hidden
+        return hidden
 
     def unwritable(self, resource: str) -> frozenset[str]:
         """Fields of ``resource`` the caller may not write (hidden or read-only for them)."""
@@ -355,12 +362,7 @@ def _query_names(spec: QuerySpec) -> list[str]:
 
 
 def _as_uuid(value: str | None) -> UUID | None:
-    if value is None:
-        return None
-    try:
-        return UUID(value)
-    except ValueError:
-        return None
+    return None if value is None else parse_id(value)
 
 
 def _equal(field: str, value: UUID | None) -> Filter:

@@ -70,7 +70,7 @@ class RecordReader:
             ):
                 raise NotFound(f"there is no {resource} record with id {record_id}")
             await self._expand(uow, resource, [row], expand, caller)
-        return self._public(resource, row, caller)
+        return self.shown(resource, row, caller)
 
     async def page(
         self,
@@ -93,12 +93,13 @@ class RecordReader:
             total = await uow.count(resource, spec) if spec.count else None
             await self._expand(uow, resource, rows, spec.expand, caller)
         records = [
-            select_fields(self._public(resource, row, caller), spec.fields, spec.expand)
+            select_fields(self.shown(resource, row, caller), spec.fields, spec.expand)
             for row in rows
         ]
         return Page(records=records, has_more=has_more, next_cursor=next_cursor, total=total)
 
-    def _public(self, resource: str, row: Row, caller: CallerAccess | None) -> Row:
+    def shown(self, resource: str, row: Row, caller: CallerAccess | None) -> Row:
+        """``row`` as ``caller`` may see it (write-only and hidden fields left out)."""
         public = self.validators[resource].public(row)
         return public if caller is None else caller.redact(resource, public)
 
@@ -130,7 +131,7 @@ class RecordReader:
                 return caller is None or caller.readable_row(target, row)
 
             def public(row: Row, target: str = target) -> Row:
-                return self._public(target, row, caller)
+                return self.shown(target, row, caller)
 
             if expansion.link is None:
                 ids = list(dict.fromkeys(row[name] for row in rows if row.get(name) is not None))

@@ -192,8 +192,7 @@ class RecordService:
 
     def shown(self, resource: str, row: Row, caller: CallerAccess | None) -> Row:
         """``row`` as ``caller`` may see it (write-only and hidden fields left out)."""
-        public = self.validators[resource].public(row)
-        return public if caller is None else caller.redact(resource, public)
+        return self.reader.shown(resource, row, caller)
 
     async def create_many(
         self, resource: str, bodies: Sequence[Any], *, ctx: RequestContext, pointer: str = ""
