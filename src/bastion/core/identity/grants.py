@@ -80,8 +80,12 @@ class SignIn:
     # Throttling -------------------------------------------------------------
 
     def _keys(self, email: str, ctx: RequestContext) -> _ThrottleKeys:
+        """The throttle keys of a password sign-in: the account and the client's address."""
+        return self._throttle_keys(f"account:{normalize_email(email)}", ctx)
+
+    def _throttle_keys(self, account: str, ctx: RequestContext) -> _ThrottleKeys:
         return [
-            (f"account:{normalize_email(email)}", self.config.account_policy),
+            (account, self.config.account_policy),
             (f"ip:{ctx.client_ip or 'unknown'}", self.config.ip_policy),
         ]
 
@@ -260,10 +264,7 @@ class SignIn:
                 secret, or a disabled service account.
             TooManyAttempts: too many wrong secrets for the client or from the address.
         """
-        keys: _ThrottleKeys = [
-            (f"client:{client_id.strip().lower()}", self.config.account_policy),
-            (f"ip:{ctx.client_ip or 'unknown'}", self.config.ip_policy),
-        ]
+        keys = self._throttle_keys(f"client:{client_id.strip().lower()}", ctx)
         await self._refuse_if_locked(keys)
         user_id = parse_id(client_id)
         user: Row | None = None
