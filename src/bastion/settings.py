@@ -92,9 +92,20 @@ class Settings(BaseSettings):
     cors_max_age: int = Field(default=600, ge=0)
 
     redis_url: str | None = None
-    """Redis for state shared between workers (login throttling); in-process when unset."""
+    """Redis for state shared between workers (login throttling, the read cache);
+    in-process when unset."""
     redis_prefix: str = "bastion:"
     """Prefix of every Redis key Bastion writes (several applications may share a Redis)."""
+
+    cache_enabled: bool = True
+    """Cache records and list pages (in process, and in Redis when ``redis_url`` is set).
+    On PostgreSQL without Redis the cache stays off: workers could not tell each other
+    about their writes."""
+    cache_ttl_seconds: int = Field(default=300, ge=1, le=86_400)
+    """Longest life of a cache entry, for resources whose blueprint sets no ``cache.ttl``
+    (writes invalidate entries at once; this only bounds memory)."""
+    cache_local_size: int = Field(default=10_000, ge=0)
+    """Entries each worker keeps in memory (``0``: none; Redis alone, when set)."""
 
     auth_issuer: str = "bastion"
     """The ``iss`` claim of access tokens (usually the API's public URL)."""

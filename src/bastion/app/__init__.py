@@ -39,9 +39,12 @@ from bastion.api.rest import (
     resource_routes,
 )
 from bastion.api.rest.openapi import DocumentLimits, build_openapi, openapi_routes
+from bastion.api.rest.routing import PrefixRouter
 from bastion.api.rest.versions import VersionedEndpoint, version_views
+from bastion.app.caching import cached_store
 from bastion.app.extensions import load_reference
 from bastion.app.identity import IdentityWiring, build_identity
+from bastion.app.routing import grouped_routes
 from bastion.blueprint import Blueprint, load_blueprint, with_identity
 from bastion.core import (
     AccessRules,
@@ -53,7 +56,7 @@ from bastion.core import (
     StoreUnavailable,
 )
 from bastion.core.identity.account_hooks import register_account_hooks
-from bastion.core.ports import Telemetry
+from bastion.core.ports import Store, Telemetry
 from bastion.settings import Settings
 
 __all__ = ["BastionApp", "app_from_environment", "create_app"]
@@ -77,7 +80,7 @@ class BastionApp:
         blueprint: Blueprint,
         settings: Settings,
         service: RecordService,
-        store: SqlStore,
+        store: Store,
         routes: Sequence[BaseRoute],
         identity: IdentityWiring,
     ) -> None:
@@ -115,6 +118,7 @@ class BastionApp:
             exception_handlers={HTTPException: http_exception_handler},
             lifespan=self._lifespan,
         )
+        self.starlette.router = PrefixRouter.of(self.starlette.router)
         self.starlette.state.bastion = self
 
     async def start(self) -> None:
@@ -188,7 +192,7 @@ def create_app(
         hooks = load_reference(blueprint, "hooks", "hooks") or Hooks()
     register_account_hooks(hooks, access_ttl=timedelta(seconds=settings.access_token_ttl_seconds))
     project_routes = load_reference(blueprint, "routes", "routes") or []
-    store = SqlStore(
+    sql_store = SqlStore(
         url=settings.database_url,
         blueprint=blueprint,
         pool=PoolConfig(
@@ -201,9 +205,10 @@ def create_app(
         ),
         telemetry=telemetry,
     )
+    served_store = cached_store(settings, blueprint, sql_store, telemetry)
     access = AccessRules(blueprint, open_by_default=settings.is_development)
     service = RecordService(
-        blueprint=blueprint, store=store, hooks=hooks, telemetry=telemetry, access=access
+        blueprint=blueprint, store=served_store, hooks=hooks, telemetry=telemetry, access=access
     )
     idempotent = IdempotentRecords(
         records=service,
@@ -227,13 +232,13 @@ def create_app(
     api_docs = openapi_routes(
         document, title=blueprint.name, versions=tuple(blueprint.served_versions())
     )
-    identity = build_identity(settings, blueprint, service, store)
-    all_routes = [*routes, *project_routes, *identity.routes, *api_docs, *generated]
+    identity = build_identity(settings, blueprint, service, served_store)
+    all_routes = grouped_routes([*routes, *project_routes, *identity.routes, *api_docs, *generated])
     return BastionApp(
         blueprint=blueprint,
         settings=settings,
         service=service,
-        store=store,
+        store=served_store,
         routes=all_routes,
         identity=identity,
     )

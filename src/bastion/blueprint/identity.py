@@ -23,6 +23,7 @@ from bastion.blueprint.model import (
     BelongsTo,
     Blueprint,
     BooleanField,
+    CacheSpec,
     DateTimeField,
     EmailField,
     EnumField,
@@ -123,8 +124,14 @@ def _owned_by_user(**fields: Any) -> dict[str, Any]:
 
 
 def _internal_resources() -> dict[str, Resource]:
-    def internal(fields: dict[str, Any], description: str) -> Resource:
-        return Resource(fields=fields, internal=True, description=description)
+    def internal(fields: dict[str, Any], description: str, *, cached: bool = False) -> Resource:
+        # Secrets (password hashes, private keys) never go to a shared cache.
+        return Resource(
+            fields=fields,
+            internal=True,
+            description=description,
+            cache=CacheSpec(enabled=cached),
+        )
 
     secret = StringField(max_length=512)
     digest = StringField(max_length=64, unique=True, filterable=True, required=True)
@@ -205,6 +212,8 @@ def _internal_resources() -> dict[str, Resource]:
                 "expires_at": DateTimeField(required=True, filterable=True),
             },
             "Revoked access tokens and per-user cut-offs.",
+            # Read on every authenticated request; a revocation invalidates it at once.
+            cached=True,
         ),
         AUTH_EVENTS: internal(
             {

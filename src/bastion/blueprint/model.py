@@ -32,6 +32,7 @@ from pydantic import (
     PrivateAttr,
     SerializerFunctionWrapHandler,
     model_serializer,
+    model_validator,
 )
 
 from bastion.blueprint.access import AuthSpec, RoleGrant
@@ -45,6 +46,7 @@ __all__ = [
     "BelongsTo",
     "Blueprint",
     "BooleanField",
+    "CacheSpec",
     "DateField",
     "DateTimeField",
     "DecimalField",
@@ -313,6 +315,29 @@ class PageSize(_Spec):
     max: int = Field(default=100, ge=1, le=1000)
 
 
+class CacheSpec(_Spec):
+    """How a resource's reads are cached; ``cache: false`` in YAML turns caching off.
+
+    Bastion caches stored records (never responses) and applies access rules
+    after every hit, so caching never shows a caller more than it may see.
+    """
+
+    enabled: bool = True
+    """Keep this resource's records and list pages in the read cache."""
+    ttl: int | None = Field(default=None, ge=1, le=86_400)
+    """Seconds a cached entry lives at most (writes invalidate it at once anyway);
+    the ``cache_ttl_seconds`` setting when unset."""
+    max_age: int = Field(default=0, ge=0, le=31_536_000)
+    """``Cache-Control: max-age`` of GET responses, in seconds; ``0`` makes clients
+    revalidate every time (cheap: the ``ETag`` answers 304 when nothing changed)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_boolean(cls, value: Any) -> Any:
+        # ``cache: false`` / ``cache: true`` as a short form.
+        return {"enabled": value} if isinstance(value, bool) else value
+
+
 class Resource(_Spec):
     """A collection of records served at ``/v1/{name}``."""
 
@@ -332,6 +357,8 @@ class Resource(_Spec):
     and every query is confined to the caller's tenant."""
     internal: bool = False
     """Bastion's own bookkeeping (tokens, keys): stored and migrated, never served."""
+    cache: CacheSpec = Field(default_factory=lambda: CacheSpec())
+    """Read caching of this resource's records and list pages (on by default)."""
 
 
 class VersionChanges(_Spec):

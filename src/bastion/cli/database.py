@@ -12,6 +12,7 @@ from bastion.adapters.sql.drivers import PoolConfig
 from bastion.adapters.sql.migrations import migration_status, sync_schema_for_development
 from bastion.adapters.sql.store import SqlStore
 from bastion.api.rest.auth.admin_routes import admin_of
+from bastion.app.caching import cached_store
 from bastion.app.identity import build_identity
 from bastion.blueprint import Blueprint, with_identity
 from bastion.cli.common import console, fail, read_blueprint, read_settings
@@ -71,11 +72,13 @@ async def open_records(settings: Settings, blueprint: Blueprint) -> AsyncIterato
             busy_timeout=settings.sqlite_busy_timeout,
         ),
     )
-    await store.start()
+    # Writes made here invalidate the running servers' caches like their own writes do.
+    cached = cached_store(settings, served, store, None)
+    await cached.start()
     try:
-        yield RecordService(blueprint=served, store=store)
+        yield RecordService(blueprint=served, store=cached)
     finally:
-        await store.close()
+        await cached.close()
 
 
 @asynccontextmanager

@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bastion.api.rest.freshness import cache_control
 from bastion.api.rest.http import json_response, request_context, resource_name
 from bastion.api.rest.query_params import aggregate_spec, list_spec
 from bastion.core import RecordService
@@ -29,7 +30,7 @@ async def list_records(request: Request, service: RecordService) -> Response:
     }
     if page.total is not None:
         body["total"] = page.total
-    return json_response(body)
+    return json_response(body, headers={"Cache-Control": cache_control(service, resource)})
 
 
 async def aggregate_records(request: Request, service: RecordService) -> Response:

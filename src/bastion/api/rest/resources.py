@@ -18,6 +18,7 @@ from starlette.routing import Route
 from bastion.api.rest.batching import BATCH_SUFFIX, create_records
 from bastion.api.rest.creating import create_record
 from bastion.api.rest.encoding import read_json_body
+from bastion.api.rest.freshness import cache_control
 from bastion.api.rest.http import (
     RestConfig,
     etag,
@@ -62,7 +63,8 @@ def resource_routes(
         row = await service.get(
             resource, record_id(request, resource), ctx=request_context(request), expand=expand
         )
-        tag = etag(row["version"])
+        headers = {"ETag": etag(row["version"]), "Cache-Control": cache_control(service, resource)}
+        tag = headers["ETag"]
         if_none_match = request.headers.get("if-none-match")
         # Embedded records change without this record's version: no 304 with expand.
         if (
@@ -73,8 +75,8 @@ def resource_routes(
                 or tag in (t.strip().removeprefix("W/") for t in if_none_match.split(","))
             )
         ):
-            return Response(status_code=304, headers={"ETag": tag})
-        return json_response(select_fields(row, fields, expand), headers={"ETag": tag})
+            return Response(status_code=304, headers=headers)
+        return json_response(select_fields(row, fields, expand), headers=headers)
 
     async def patch_record(request: Request) -> Response:
         resource = resource_name(request, service)

@@ -1,5 +1,6 @@
 """Ports: the small interfaces core needs, implemented by adapters."""
 
+from bastion.core.ports.cache import ChangeFeed, ChangeListener, Changes, SharedCache
 from bastion.core.ports.credentials import (
     PasswordHasher,
     SigningKey,
@@ -21,6 +22,9 @@ from bastion.core.ports.throttle import LoginThrottle
 
 __all__ = [
     "AfterCommit",
+    "ChangeFeed",
+    "ChangeListener",
+    "Changes",
     "ExternalClaims",
     "ExternalVerifier",
     "IdempotencyRecord",
@@ -30,6 +34,7 @@ __all__ = [
     "PasswordHasher",
     "Row",
     "SecretBox",
+    "SharedCache",
     "SigningKey",
     "SigningKeyRepository",
     "Store",
