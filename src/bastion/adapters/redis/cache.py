@@ -176,6 +176,10 @@ class RedisCache:
 
     async def committed(self, changes: Changes) -> None:
         """Bump generations, delete the written records, and publish, in one script."""
+        if not self._live and time.monotonic() < self._down_until:
+            # Redis is away: do not make every write wait for it again.
+            self._dirty = True
+            return
         generation_keys = [self._generation_key(name) for name in changes.records]
         record_keys = [
             self._entry_key(record_key(name, record_id))
@@ -254,6 +258,7 @@ class RedisCache:
                 if self._listener is not None:
                     self._listener.changed(None)
                 self._live = True
+                self._down_until = 0.0
                 self.subscribed.set()
                 backoff = 0.1
                 while True:
