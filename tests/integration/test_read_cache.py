@@ -312,6 +312,26 @@ async def test_redis_shares_entries_and_invalidations_between_workers(
         assert (await second.client.get(listing)).json()["data"] == []
 
 
+async def test_a_worker_reads_its_own_writes_at_once_with_redis(
+    postgres_url: str, redis_url: str, redis_prefix: str
+) -> None:
+    async with workers(1, postgres_url, redis_url=redis_url, redis_prefix=redis_prefix) as (
+        worker,
+    ):
+        await _wait_subscribed(worker)
+        ada = await _customer(worker)
+        item = f"/v1/customers/{ada['id']}"
+        await worker.client.get(item)
+        await worker.client.get("/v1/customers?name=Ada")
+        assert await worker.statements_of(lambda: worker.client.get(item)) == 0
+
+        await worker.client.patch(item, json={"name": "Grace"})
+
+        # No waiting: this worker dropped its entries before answering the write.
+        assert (await worker.client.get(item)).json()["name"] == "Grace"
+        assert (await worker.client.get("/v1/customers?name=Ada")).json()["data"] == []
+
+
 async def test_the_cache_survives_redis_stopping_and_starting(
     postgres_url: str, tmp_path: Path
 ) -> None:
