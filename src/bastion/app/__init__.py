@@ -39,7 +39,6 @@ from bastion.api.rest import (
     resource_routes,
 )
 from bastion.api.rest.openapi import DocumentLimits, build_openapi, openapi_routes
-from bastion.api.rest.routing import PrefixRouter
 from bastion.api.rest.versions import VersionedEndpoint, version_views
 from bastion.app.caching import cached_store
 from bastion.app.extensions import load_reference
@@ -118,7 +117,6 @@ class BastionApp:
             exception_handlers={HTTPException: http_exception_handler},
             lifespan=self._lifespan,
         )
-        self.starlette.router = PrefixRouter.of(self.starlette.router)
         self.starlette.state.bastion = self
 
     async def start(self) -> None:
