@@ -277,6 +277,7 @@ resources:
         "ix_orders_buyer",  # no index starts with it
         "uq_orders_seller",
         "ix_orders_created_at_id",  # every table: the default order
+        "ix_orders_updated_at_id",  # every served table: sort=-updated_at
     }
 
 
@@ -308,6 +309,7 @@ resources:
         "ix_orders_total_id": ["total", "id"],  # also serves total
         long_index: [long_name, "id"],
         "ix_orders_created_at_id": ["created_at", "id"],
+        "ix_orders_updated_at_id": ["updated_at", "id"],
         "ix_orders_status": ["status"],
     }
     again = build_metadata(bp, "postgresql").tables["orders"]

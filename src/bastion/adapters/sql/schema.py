@@ -23,7 +23,7 @@ behave the same on both.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -44,7 +44,9 @@ from bastion.blueprint import (
 __all__ = [
     "NAMING_CONVENTION",
     "Dialect",
+    "IndexSpec",
     "PerDialectDefault",
+    "automatic_indexes",
     "build_metadata",
     "column_type",
     "server_default",
@@ -58,6 +60,9 @@ NAMING_CONVENTION: dict[str, str] = {
     "ck": "ck_%(table_name)s_%(constraint_name)s",
 }
 """Deterministic constraint names, so migrations and error messages agree."""
+
+IndexSpec = tuple[str, tuple[str, ...], bool]
+"""``(name, columns, unique)`` of one index."""
 
 _ON_DELETE_SQL = {"cascade": "CASCADE", "restrict": "RESTRICT", "set_null": "SET NULL"}
 
@@ -155,7 +160,13 @@ def _field_column(name: str, field: AnyField, dialect: Dialect) -> sa.Column[Any
     )
 
 
-def _table(name: str, resource: Resource, metadata: sa.MetaData, dialect: Dialect) -> sa.Table:
+def _table(
+    name: str,
+    resource: Resource,
+    metadata: sa.MetaData,
+    dialect: Dialect,
+    automatic: Sequence[IndexSpec] | None,
+) -> sa.Table:
     columns: list[sa.Column[Any]] = [
         sa.Column("id", types.uuid_type(), primary_key=True),
         sa.Column("created_at", types.timestamp_type(), nullable=False),
@@ -164,20 +175,16 @@ def _table(name: str, resource: Resource, metadata: sa.MetaData, dialect: Dialec
     ]
     columns += [_field_column(fname, field, dialect) for fname, field in resource.fields.items()]
     table = sa.Table(name, metadata, *columns, comment=resource.description)
-    for index_name, fields, unique in _indexes(name, resource):
+    declared = _declared_indexes(name, resource)
+    if automatic is None:
+        automatic = _automatic_indexes(name, resource, declared)
+    for index_name, fields, unique in [*declared, *automatic]:
         sa.Index(index_name, *(table.c[f] for f in fields), unique=unique)
     return table
 
 
-def _indexes(table: str, resource: Resource) -> list[tuple[str, tuple[str, ...], bool]]:
-    """``(name, fields, unique)`` of every index of ``table``, declared ones first.
-
-    Lists read in index order: ``(f, id)`` for a sortable field (keyset pages
-    break ties by id), ``(created_at, id)`` for the default order. Lookups by
-    one field (a filter, a relation's cascade or restrict check) need an index
-    starting with it, made only when no other index starts with it already.
-    """
-    indexes: list[tuple[str, tuple[str, ...], bool]] = [
+def _declared_indexes(table: str, resource: Resource) -> list[IndexSpec]:
+    return [
         (
             index.name or _index_name("uq" if index.unique else "ix", table, index.fields),
             tuple(index.fields),
@@ -185,6 +192,40 @@ def _indexes(table: str, resource: Resource) -> list[tuple[str, tuple[str, ...],
         )
         for index in resource.indexes
     ]
+
+
+def _automatic_indexes(
+    table: str, resource: Resource, declared: list[IndexSpec]
+) -> list[IndexSpec]:
+    """The indexes of ``table`` that Bastion derives, beside the ``declared`` ones.
+
+    A unique field gets a unique index. Every list query a resource allows
+    reads an index, not the whole table (``tests/integration/test_query_plans.py``
+    explains each one on PostgreSQL at a million rows), so the other indexes
+    follow from what lists may name:
+
+    * ``(f, id)`` for a sortable field, and ``(created_at, id)``: keyset pages
+      break ties by id, so a page is one index range read either way (``id``
+      alone is the primary key).
+    * ``(updated_at, id)`` on served resources: any client may sort by
+      ``updated_at`` or filter ``updated_at[gt]=`` to sync changes, and
+      without it that request reads every row. Its price is on writes: every
+      update adds an entry (on the index's right edge, the value only grows)
+      and no update stays HOT.
+    * ``(f)`` for a filterable field or a relation (its filters, joins through
+      ``customer.email=``, cascade and restrict checks), made only when no
+      other index starts with ``f`` already.
+
+    Filters no b-tree serves (``ne``, ``nin``, patterns starting with a
+    wildcard, ``ilike``, ``contains``) get nothing more: their lists read the
+    order's index up to the page's ``LIMIT``. A trigram or GIN index for them
+    is the blueprint's choice (it slows every write of the column).
+
+    Each migration revision records the indexes these rules gave, so a change
+    of the rules reaches existing databases as a planned revision, never as
+    drift (see :mod:`bastion.adapters.sql.migrations.recorded`).
+    """
+    indexes = list(declared)
     fields = resource.fields.items()
     indexes += [(_index_name("uq", table, [f]), (f,), True) for f, spec in fields if spec.unique]
 
@@ -197,18 +238,39 @@ def _indexes(table: str, resource: Resource) -> list[tuple[str, tuple[str, ...],
         if field.sortable:
             add((fname, "id"))
     add(("created_at", "id"))
+    # By name, not ``resource.internal``: revision snapshots, which this must agree
+    # with, keep fields and indexes only. Only Bastion's own resources are bastion_*.
+    if not table.startswith("bastion_"):
+        add(("updated_at", "id"))
     for fname, field in fields:
         looked_up = field.filterable or isinstance(field, BelongsTo)
         if looked_up and all(columns[0] != fname for _, columns, _ in indexes):
             add((fname,))
-    return indexes
+    return indexes[len(declared) :]
 
 
 def _index_name(prefix: str, table: str, fields: list[str]) -> str:
     return types.identifier(f"{prefix}_{table}_{'_'.join(fields)}")
 
 
-def build_metadata(blueprint: Blueprint, dialect: Dialect) -> sa.MetaData:
+def automatic_indexes(blueprint: Blueprint) -> dict[str, list[IndexSpec]]:
+    """Per resource table, the indexes Bastion derives from ``blueprint`` beside the declared ones.
+
+    They follow from the fields (unique, sortable, filterable, relations) and
+    from what every list may ask (see ``_automatic_indexes``).
+    """
+    return {
+        name: _automatic_indexes(name, resource, _declared_indexes(name, resource))
+        for name, resource in blueprint.resources.items()
+    }
+
+
+def build_metadata(
+    blueprint: Blueprint,
+    dialect: Dialect,
+    *,
+    automatic: Mapping[str, Sequence[IndexSpec]] | None = None,
+) -> sa.MetaData:
     """Tables for every resource of ``blueprint``, and Bastion's own tables.
 
     The column types are the same for both databases; ``dialect`` only picks
@@ -218,11 +280,20 @@ def build_metadata(blueprint: Blueprint, dialect: Dialect) -> sa.MetaData:
     create them with the resources. Full-text search objects are not part of
     the tables (the store must not read them); ``create_all`` makes them
     through DDL events (see :mod:`bastion.adapters.sql.search`).
+
+    Args:
+        blueprint: The resources.
+        dialect: The database whose server default literals are used.
+        automatic: Per table, the derived indexes to make instead of the ones
+            today's rules derive (:func:`automatic_indexes`): those a migration
+            revision recorded, when the rules may have changed since. Tables it
+            does not name follow today's rules.
     """
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     searches = search_indexes(blueprint)
+    chosen = automatic or {}
     for name, resource in blueprint.resources.items():
-        table = _table(name, resource, metadata, dialect)
+        table = _table(name, resource, metadata, dialect, chosen.get(name))
         if name in searches:
             add_search_ddl(table, searches[name])
     add_internal_tables(metadata)

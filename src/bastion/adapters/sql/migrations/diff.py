@@ -1,6 +1,6 @@
 """The difference between the live database and the blueprint, as Alembic operations.
 
-Three rules on top of Alembic's autogenerate make the result safe to replay
+These rules on top of Alembic's autogenerate make the result safe to replay
 on every other copy of the database (staging, production, a colleague's
 laptop):
 
@@ -13,6 +13,19 @@ laptop):
 - Only Bastion's tables are compared (see :func:`autogenerate_options`).
 - Bastion's own tables (``bastion_*``) are shaped by Bastion's code, not by
   the blueprint: every difference in them is planned, none is drift.
+- An index created on a table that already exists is created
+  ``if_not_exists`` (and dropped ``if_exists``), after (before) its table's
+  batch: a copy of the database that has it already runs the revision
+  unchanged. That copy may be one where the index was built ahead by hand, as
+  a big PostgreSQL table wants (``CREATE INDEX CONCURRENTLY``, which does not
+  block writes, cannot run in the transaction each revision runs in). For the
+  same reason an index change from the snapshot to the blueprint is planned
+  even when the live database made it ahead: every other copy needs it.
+
+"The last revision's snapshot" is the schema the revisions left behind, with
+the indexes they really created (see
+:mod:`~bastion.adapters.sql.migrations.recorded`), so an index a newer Bastion
+derives is planned like a blueprint change.
 
 The result holds on every dialect, whichever one the live database uses
 (see :mod:`~bastion.adapters.sql.migrations.neutral`).
@@ -40,7 +53,7 @@ from bastion.adapters.sql.migrations.neutral import (
     split_by_dialect,
     use_recorded,
 )
-from bastion.adapters.sql.migrations.operations import describe_changes
+from bastion.adapters.sql.migrations.operations import describe_changes, table_operations
 from bastion.adapters.sql.migrations.ordering import canonical_order
 from bastion.adapters.sql.migrations.signatures import (
     ObjectKey,
@@ -96,11 +109,14 @@ def compare_schema(
     )
     use_recorded(upgrade, recorded)
     add_unseen_changes(upgrade, recorded=recorded, wanted=wanted, renames=renames)
+    _add_index_changes_made_ahead(upgrade, recorded=recorded, wanted=wanted)
     downgrade = upgrade.reverse()
     _fold_renames(upgrade, renames, forward=True)
     _fold_renames(downgrade, renames, forward=False)
     split_by_dialect(upgrade)
     split_by_dialect(downgrade)
+    _guard_index_changes(upgrade)
+    _guard_index_changes(downgrade)
     return SchemaDiff(
         upgrade=upgrade,
         downgrade=downgrade,
@@ -159,6 +175,71 @@ def _blueprint_changes(
         elif asked_for(operation, str(getattr(operation, "table_name", ""))):
             kept.append(operation)
     return ops.UpgradeOps(ops=kept)
+
+
+def _add_index_changes_made_ahead(
+    upgrade: ops.UpgradeOps, *, recorded: sa.MetaData, wanted: sa.MetaData
+) -> None:
+    """Add to ``upgrade`` the index changes from ``recorded`` to ``wanted`` it lacks (in place).
+
+    Autogenerate proposes none for an index the live database already has as
+    wanted (built ahead by hand), nor for one it already lacks.
+    """
+    planned = {operation_key(o, table) for table, o in table_operations(upgrade)}
+    old, new = schema_signatures(recorded), schema_signatures(wanted)
+    batches: list[ops.MigrateOperation] = []
+    for name, table in wanted.tables.items():
+        before = recorded.tables.get(name)
+        if before is None:
+            continue
+        added: list[ops.MigrateOperation] = []
+        for index in sorted(before.indexes, key=lambda index: str(index.name)):
+            key = ("index", name, str(index.name))
+            if key not in planned and old[key] != new.get(key):
+                added.append(ops.DropIndexOp.from_index(index))
+        for index in sorted(table.indexes, key=lambda index: str(index.name)):
+            key = ("index", name, str(index.name))
+            if key not in planned and old.get(key) != new[key]:
+                added.append(ops.CreateIndexOp.from_index(index))
+        if added:
+            batches.append(ops.ModifyTableOps(name, added))
+    # Before the tables dropped, which come last (see ``canonical_order``).
+    kept = set(wanted.tables)
+    position = next(
+        (i for i, o in enumerate(upgrade.ops) if getattr(o, "table_name", None) not in kept),
+        len(upgrade.ops),
+    )
+    upgrade.ops[position:position] = batches
+
+
+def _guard_index_changes(container: ops.OpContainer) -> None:
+    """Make index changes on tables that exist before ``container`` runs idempotent (in place).
+
+    They leave their table's batch, drops first and creations last: on SQLite a
+    batch that copies the table rebuilds the indexes it finds, ignoring
+    ``if_not_exists``.
+    """
+    new = {o.table_name for o in container.ops if isinstance(o, ops.CreateTableOp)}
+    result: list[ops.MigrateOperation] = []
+    for operation in container.ops:
+        if not isinstance(operation, ops.ModifyTableOps) or operation.table_name in new:
+            result.append(operation)
+            continue
+        rest: list[ops.MigrateOperation] = []
+        created: list[ops.MigrateOperation] = []
+        for inner in operation.ops:
+            if isinstance(inner, ops.DropIndexOp):
+                inner.if_exists = True
+                result.append(inner)
+            elif isinstance(inner, ops.CreateIndexOp):
+                inner.if_not_exists = True
+                created.append(inner)
+            else:
+                rest.append(inner)
+        if rest:
+            result.append(ops.ModifyTableOps(operation.table_name, rest, schema=operation.schema))
+        result += created
+    container.ops = result
 
 
 def _fold_renames(container: ops.OpContainer, renames: list[Rename], *, forward: bool) -> None:

@@ -18,7 +18,11 @@ from alembic.script import ScriptDirectory
 
 from bastion.adapters.sql.migrations.compare import VERSION_TABLE
 from bastion.adapters.sql.migrations.errors import InvalidRevisionFiles, UnknownRevision
-from bastion.adapters.sql.migrations.snapshot import blueprint_from_snapshot
+from bastion.adapters.sql.migrations.snapshot import (
+    automatic_indexes_from_snapshot,
+    blueprint_from_snapshot,
+)
+from bastion.adapters.sql.schema import IndexSpec
 from bastion.blueprint import Blueprint
 
 __all__ = ["History", "Revision", "database_revision", "load_history"]
@@ -72,10 +76,27 @@ class History:
 
     def schema(self) -> Blueprint:
         """The blueprint the newest snapshot describes (empty before the first revision)."""
+        newest = self._newest_snapshot()
+        if newest is None:
+            return Blueprint()
+        return blueprint_from_snapshot(newest.snapshot, revision=newest.id)
+
+    def automatic_indexes(self) -> dict[str, list[IndexSpec]] | None:
+        """The derived indexes the newest snapshot records, per table.
+
+        ``{}`` before the first revision; ``None`` when the newest snapshot was
+        written before snapshots recorded them.
+        """
+        newest = self._newest_snapshot()
+        if newest is None:
+            return {}
+        return automatic_indexes_from_snapshot(newest.snapshot, revision=newest.id)
+
+    def _newest_snapshot(self) -> Revision | None:
         for revision in reversed(self.revisions):
             if revision.snapshot is not None:
-                return blueprint_from_snapshot(revision.snapshot, revision=revision.id)
-        return Blueprint()
+                return revision
+        return None
 
     def tables(self) -> set[str]:
         """Every table a revision's snapshot has held: the tables Bastion created."""

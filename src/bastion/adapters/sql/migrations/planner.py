@@ -29,6 +29,7 @@ from bastion.adapters.sql.migrations.history import database_revision, load_hist
 from bastion.adapters.sql.migrations.neutral import OnDialect
 from bastion.adapters.sql.migrations.operations import Change, describe_changes, table_operations
 from bastion.adapters.sql.migrations.preview import preview_sql
+from bastion.adapters.sql.migrations.recorded import recorded_metadata
 from bastion.adapters.sql.migrations.reports import MigrationPlan
 from bastion.adapters.sql.migrations.rescale import decimal_rescales
 from bastion.adapters.sql.migrations.revisions import render_revision, write_revision
@@ -70,7 +71,7 @@ async def plan_migration(
     url = parse_database_url(database_url)
     history = load_history(migrations_dir)
     recorded_blueprint, renames = history.schema(), renames_of(blueprint)
-    recorded = build_metadata(recorded_blueprint, url.dialect)
+    recorded = await recorded_metadata(history, url.dialect)
     wanted = build_metadata(blueprint, url.dialect)
     engine = migration_engine(url)
     try:

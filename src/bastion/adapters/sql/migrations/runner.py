@@ -30,6 +30,7 @@ from bastion.adapters.sql.migrations.history import (
 )
 from bastion.adapters.sql.migrations.lock import alembic_proxy, migration_lock
 from bastion.adapters.sql.migrations.planner import plan_migration
+from bastion.adapters.sql.migrations.recorded import recorded_metadata
 from bastion.adapters.sql.migrations.reports import (
     MigrationStatus,
     ProgressCallback,
@@ -101,8 +102,8 @@ async def migration_status(
     url = parse_database_url(database_url)
     history = load_history(migrations_dir)
     head, recorded, renames = history.head, history.schema(), renames_of(blueprint)
-    recorded_metadata = build_metadata(recorded, url.dialect)
-    tables = history.tables() | set(recorded_metadata.tables)
+    recorded_schema = await recorded_metadata(history, url.dialect)
+    tables = history.tables() | set(recorded_schema.tables)
     engine = migration_engine(url)
     try:
         async with connect(engine, url) as connection:
@@ -113,7 +114,7 @@ async def migration_status(
             if not pending:
                 drift = await connection.run_sync(
                     lambda sync: live_drift(
-                        sync, recorded=recorded_metadata, tables=tables, dialect=url.dialect
+                        sync, recorded=recorded_schema, tables=tables, dialect=url.dialect
                     )
                 )
                 internal = await connection.run_sync(
@@ -130,7 +131,7 @@ async def migration_status(
         head=head.id if head else None,
         pending=[r.id for r in history.revisions if r.id in pending],
         unplanned=unplanned_changes(
-            recorded_metadata,
+            recorded_schema,
             build_metadata(blueprint, url.dialect),
             dialect=url.dialect,
             renames=renames,
