@@ -39,7 +39,7 @@ fuzz: $(DEV_STAMP) ## Fuzz the API against its OpenAPI document (schemathesis, l
 	BASTION_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -n 2 -q -p no:cacheprovider tests/e2e/test_schemathesis.py
 
 .PHONY: bench bench-scale bench-tokens
-bench: $(STAMP) ## Benchmark Bastion against the references in bench/ (~15 min; writes docs/benchmarks.md)
+bench: $(STAMP) ## Benchmark Bastion against the references in bench/ (~25 min; writes docs/benchmarks.md)
 	$(BIN)/python bench/run.py bench --invoked-as "make bench"
 
 bench-tokens: $(STAMP) ## Access-token verification per request against PyJWT directly (seconds)

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BENCH_DIR", "REPO_DIR", "RunConfig", "ScaleConfig", "env_int"]
+__all__ = ["BENCH_DIR", "DEFAULT_ROWS", "REPO_DIR", "RunConfig", "ScaleConfig", "env_int"]
 
 BENCH_DIR = Path(__file__).resolve().parent.parent
 """``bench/``: the blueprint, the references, the wrk script, the results."""
@@ -25,8 +25,19 @@ def env_str(name: str, default: str) -> str:
     return os.environ.get(name, "").strip() or default
 
 
-ALL_SYSTEMS = ("bastion-pg", "asyncpg", "drf", "bastion-sqlite", "sqlite3", "pocketbase")
+ALL_SYSTEMS = (
+    "bastion-pg",
+    "bastion-pg-nocache",
+    "asyncpg",
+    "drf",
+    "bastion-sqlite",
+    "sqlite3",
+    "pocketbase",
+    "bastion-pg-granian",
+)
 ALL_ENDPOINTS = ("get", "list", "list_filtered", "update", "create")
+DEFAULT_ROWS = 1_000_000
+"""What ``make bench`` loads by default (docs/benchmarks.md says why this size)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +50,20 @@ class RunConfig:
     """Seconds of measured load per endpoint."""
     warmup: int = field(default_factory=lambda: env_int("BENCH_WARMUP", 2))
     """Seconds of unmeasured load before an endpoint's first round."""
-    rounds: int = field(default_factory=lambda: env_int("BENCH_ROUNDS", 2))
-    """Measurements per system and endpoint; the best one is reported."""
-    connections: int = field(default_factory=lambda: env_int("BENCH_CONNECTIONS", 32))
+    rounds: int = field(default_factory=lambda: env_int("BENCH_ROUNDS", 3))
+    """Measurements per system and endpoint; the median one is reported."""
+    connections: int = field(default_factory=lambda: env_int("BENCH_CONNECTIONS", 64))
     """Concurrent keep-alive connections wrk holds open."""
-    wrk_threads: int = field(default_factory=lambda: env_int("BENCH_WRK_THREADS", 1))
-    """wrk threads (one is plenty on a small machine and leaves the cores to the servers)."""
-    rows: int = field(default_factory=lambda: env_int("BENCH_ROWS", 10_000))
-    """Rows loaded into every system before it starts."""
+    wrk_threads: int = field(default_factory=lambda: env_int("BENCH_WRK_THREADS", 2))
+    """wrk threads."""
+    rows: int = field(default_factory=lambda: env_int("BENCH_ROWS", DEFAULT_ROWS))
+    """Rows loaded into every system before it starts (a multiple of 10,000)."""
+    ids: int = field(default_factory=lambda: env_int("BENCH_IDS", 5_000))
+    """Ids, spread evenly at random over the table, that GET and PATCH pick from."""
+    redis_url: str = field(
+        default_factory=lambda: env_str("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
+    """The Redis ``bastion-pg`` caches in (its keys live under a prefix of their own)."""
     systems: tuple[str, ...] = field(
         default_factory=lambda: tuple(env_str("BENCH_SYSTEMS", ",".join(ALL_SYSTEMS)).split(","))
     )
@@ -71,6 +88,10 @@ class RunConfig:
             raise SystemExit(f"unknown BENCH_ENDPOINTS {sorted(unknown)}; known: {ALL_ENDPOINTS}")
         if self.connections < self.wrk_threads:
             raise SystemExit("BENCH_CONNECTIONS must be at least BENCH_WRK_THREADS")
+        if self.rows < 10_000 or self.rows % 10_000:
+            raise SystemExit("BENCH_ROWS must be a positive multiple of 10000")
+        if not 1 <= self.ids <= self.rows:
+            raise SystemExit("BENCH_IDS must be between 1 and BENCH_ROWS")
 
     def as_dict(self) -> dict[str, Any]:
         """The values, for the results file."""

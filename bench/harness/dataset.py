@@ -39,6 +39,7 @@ __all__ = [
     "pocketbase_id",
     "rows",
     "sample_ids",
+    "sample_indices",
 ]
 
 CHUNK = 10_000
@@ -135,32 +136,63 @@ def rows(start: int, stop: int) -> Iterator[tuple[Any, ...]]:
             )
 
 
-async def load_postgres(dsn: str, start: int, stop: int) -> list[str]:
-    """COPY rows ``start``..``stop`` into ``items`` and VACUUM ANALYZE; the ids (text) loaded.
+def sample_indices(rows_total: int, count: int) -> list[int]:
+    """``count`` row indices spread at random over ``rows_total`` rows, the same in every run.
 
-    Ids are returned for small loads only (at most 100k rows); larger tables
-    sample theirs from the database (:func:`sample_ids`).
+    GET and PATCH pick among the rows at these indices: the same rows on every
+    system (PocketBase's ids are derived from the index, the others' read
+    while loading), a set small enough for wrk to hold and a cache to warm.
     """
-    keep_ids = stop - start <= 100_000
-    ids: list[str] = []
+    return sorted(random.Random(SEED).sample(range(rows_total), count))
+
+
+class _Keeper:
+    """Collects the ids of the rows at the sampled indices while rows stream past."""
+
+    def __init__(self, indices: list[int] | None) -> None:
+        self.wanted = set(indices or ())
+        self.ids: list[str] = []
+
+    def see(self, index: int, row_id: object) -> None:
+        if index in self.wanted:
+            self.ids.append(str(row_id))
+
+
+async def load_postgres(
+    dsn: str, start: int, stop: int, *, keep: list[int] | None = None
+) -> list[str]:
+    """COPY rows ``start``..``stop`` into ``items`` (indexes built after), then VACUUM ANALYZE.
+
+    Returns the ids (text) of the rows whose indices are in ``keep``.
+    """
+    keeper = _Keeper(keep)
     conn = await asyncpg.connect(dsn)
     try:
+        # Secondary indexes are dropped for the load and built again after it (the same
+        # definitions), as a bulk load is done: building once is far faster than updating
+        # them row by row. Indexes behind constraints (primary key, unique) stay.
+        indexes = await conn.fetch(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+            " AND tablename = 'items' AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+        )
+        for index in indexes:
+            await conn.execute(f'DROP INDEX "{index["indexname"]}"')
         batch: list[tuple[Any, ...]] = []
-        for row in rows(start, stop):
+        for number, row in enumerate(rows(start, stop), start):
+            keeper.see(number, row[0])
             batch.append(row)
             if len(batch) == 50_000:
                 await conn.copy_records_to_table("items", records=batch, columns=COLUMNS)
-                if keep_ids:
-                    ids.extend(str(r[0]) for r in batch)
                 batch = []
         if batch:
             await conn.copy_records_to_table("items", records=batch, columns=COLUMNS)
-            if keep_ids:
-                ids.extend(str(r[0]) for r in batch)
+        await conn.execute("SET maintenance_work_mem = '256MB'")
+        for index in indexes:
+            await conn.execute(index["indexdef"])
         await conn.execute("VACUUM (ANALYZE) items")
     finally:
         await conn.close()
-    return ids
+    return keeper.ids
 
 
 async def sample_ids(dsn: str, count: int) -> list[str]:
@@ -173,8 +205,43 @@ async def sample_ids(dsn: str, count: int) -> list[str]:
     return [r[0] for r in records]
 
 
-def load_sqlite(path: Path, count: int) -> list[str]:
-    """Insert ``count`` rows into Bastion's ``items`` table in ``path``; the ids loaded."""
+def _insert_in_batches(
+    conn: sqlite3.Connection, sql: str, encoded: Iterator[tuple[Any, ...]]
+) -> None:
+    """Insert into ``items`` in one transaction, then ANALYZE.
+
+    Rows are streamed 50,000 at a time (a million encoded rows held at once take
+    gigabytes). Secondary indexes are dropped and built again after the rows are
+    in, from their own definitions: building once is far faster than updating
+    them row by row. Indexes behind constraints (``sql`` is NULL) stay.
+    """
+    indexes = conn.execute(
+        "SELECT name, sql FROM sqlite_master"
+        " WHERE type = 'index' AND tbl_name = 'items' AND sql IS NOT NULL"
+    ).fetchall()
+    conn.execute("PRAGMA cache_size = -262144")  # 256 MiB for this connection's index builds
+    conn.execute("BEGIN")
+    for name, _ in indexes:
+        conn.execute(f'DROP INDEX "{name}"')
+    batch: list[tuple[Any, ...]] = []
+    for values in encoded:
+        batch.append(values)
+        if len(batch) == 50_000:
+            conn.executemany(sql, batch)
+            batch = []
+    if batch:
+        conn.executemany(sql, batch)
+    for _, definition in indexes:
+        conn.execute(definition)
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+
+
+def load_sqlite(path: Path, count: int, *, keep: list[int] | None = None) -> list[str]:
+    """Insert ``count`` rows into Bastion's ``items`` table in ``path``, then ANALYZE.
+
+    Returns the ids (text, as stored) of the rows whose indices are in ``keep``.
+    """
     # Imported here: only this loader needs Bastion (its codec is the storage format).
     from bastion.adapters.sql.codecs import ResourceCodec
     from bastion.blueprint import load_blueprint
@@ -182,23 +249,25 @@ def load_sqlite(path: Path, count: int) -> list[str]:
 
     resource = load_blueprint(BENCH_DIR / "bastion.yaml").resources["items"]
     codec = ResourceCodec(resource, "sqlite")
-    encoded = [
-        tuple(codec.encode(name, value) for name, value in zip(COLUMNS, row, strict=True))
-        for row in rows(0, count)
-    ]
+    keeper = _Keeper(keep)
+
+    def encoded() -> Iterator[tuple[Any, ...]]:
+        for index, row in enumerate(rows(0, count)):
+            values = tuple(
+                codec.encode(name, value) for name, value in zip(COLUMNS, row, strict=True)
+            )
+            keeper.see(index, values[0])
+            yield values
+
     placeholders = ", ".join("?" for _ in COLUMNS)
+    sql = f"INSERT INTO items ({', '.join(COLUMNS)}) VALUES ({placeholders})"
     conn = sqlite3.connect(path, isolation_level=None)
     try:
-        conn.execute("BEGIN")
-        conn.executemany(
-            f"INSERT INTO items ({', '.join(COLUMNS)}) VALUES ({placeholders})", encoded
-        )
-        conn.execute("COMMIT")
-        conn.execute("ANALYZE")
+        _insert_in_batches(conn, sql, encoded())
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
-    return [row[0] for row in encoded]
+    return keeper.ids
 
 
 def pocketbase_id(index: int) -> str:
@@ -214,13 +283,16 @@ def _pb_time(value: datetime | None) -> str:
     )
 
 
-def load_pocketbase(data_db: Path, count: int) -> list[str]:
-    """Insert ``count`` rows into PocketBase's ``items`` table (server stopped); the ids."""
-    encoded = []
-    for index, row in enumerate(rows(0, count)):
-        values = dict(zip(COLUMNS, row, strict=True))
-        encoded.append(
-            (
+def load_pocketbase(data_db: Path, count: int) -> None:
+    """Insert ``count`` rows into PocketBase's ``items`` table (server stopped), then ANALYZE.
+
+    Row ``i`` gets the id :func:`pocketbase_id` ``(i)``.
+    """
+
+    def encoded() -> Iterator[tuple[Any, ...]]:
+        for index, row in enumerate(rows(0, count)):
+            values = dict(zip(COLUMNS, row, strict=True))
+            yield (
                 pocketbase_id(index),
                 _pb_time(values["created_at"]),
                 _pb_time(values["updated_at"]),
@@ -233,17 +305,14 @@ def load_pocketbase(data_db: Path, count: int) -> list[str]:
                 int(values["featured"]),
                 _pb_time(values["released_at"]),
             )
-        )
+
     conn = sqlite3.connect(data_db, isolation_level=None)
     try:
-        conn.execute("BEGIN")
-        conn.executemany(
+        _insert_in_batches(
+            conn,
             "INSERT INTO items (id, created, updated, sku, name, description, status, price,"
             " quantity, featured, released_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            encoded,
+            encoded(),
         )
-        conn.execute("COMMIT")
-        conn.execute("ANALYZE")
     finally:
         conn.close()
-    return [values[0] for values in encoded]

@@ -88,7 +88,7 @@ def measure_endpoint(
     port = prepared.server.port
     first_id = prepared.ids_file.read_text().split("\n", 1)[0]
     status, body = _probe(endpoint, api, port, first_id, f"PROBE-{tag}")
-    probe = {"probe_status": status}
+    probe: dict[str, Any] = {"probe_status": status}
     if not 200 <= status < 300:
         probe["probe_body"] = body[:300].decode(errors="replace")
         if endpoint.query_language and status == 400:
@@ -109,5 +109,10 @@ def measure_endpoint(
 
     if warmup:
         once(warmup, f"w{tag}")
+    cpu_before = prepared.server.cpu_seconds()
     result = once(duration, tag)
-    return {"status": "ok", **probe, **result.as_dict()}
+    cpu = prepared.server.cpu_seconds() - cpu_before
+    # The server's own CPU per response (not the database's): what a request costs it,
+    # whatever share of the cores other work on the machine left it.
+    cpu_ms = round(1000 * cpu / result.requests, 3) if result.requests else None
+    return {"status": "ok", **probe, **result.as_dict(), "server_cpu_ms_per_request": cpu_ms}

