@@ -69,7 +69,8 @@ class RecordReader:
                 and not caller.in_scope(resource, scope, row)
             ):
                 raise NotFound(f"there is no {resource} record with id {record_id}")
-            await self._expand(uow, resource, [row], expand, caller)
+            if expand:
+                await self._expand(uow, resource, [row], expand, caller)
         return self.shown(resource, row, caller)
 
     async def page(
@@ -91,12 +92,32 @@ class RecordReader:
             signed = spec if cursor_spec is None else cursor_spec
             next_cursor = encode_cursor(resource, signed, rows[-1]) if has_more else None
             total = await uow.count(resource, spec) if spec.count else None
-            await self._expand(uow, resource, rows, spec.expand, caller)
-        records = [
-            select_fields(self.shown(resource, row, caller), spec.fields, spec.expand)
-            for row in rows
-        ]
-        return Page(records=records, has_more=has_more, next_cursor=next_cursor, total=total)
+            if spec.expand:
+                await self._expand(uow, resource, rows, spec.expand, caller)
+        return Page(
+            records=self._shown_page(resource, rows, caller, spec),
+            has_more=has_more,
+            next_cursor=next_cursor,
+            total=total,
+        )
+
+    def _shown_page(
+        self, resource: str, rows: list[Row], caller: CallerAccess | None, spec: QuerySpec
+    ) -> list[Row]:
+        """Each row as :meth:`shown` and the sparse fieldset make it.
+
+        Hot path: what to leave out is worked out once per page, not per row,
+        and a page with nothing to leave out is served as it is.
+        """
+        hidden = self.validators[resource].hidden
+        if caller is not None:
+            hidden = hidden | caller.hidden(resource)
+        if spec.fields is not None:
+            keep = spec.fields.union(spec.expand)
+            return [{k: v for k, v in row.items() if k in keep and k not in hidden} for row in rows]
+        if hidden:
+            return [{k: v for k, v in row.items() if k not in hidden} for row in rows]
+        return rows
 
     def shown(self, resource: str, row: Row, caller: CallerAccess | None) -> Row:
         """``row`` as ``caller`` may see it (write-only and hidden fields left out)."""

@@ -81,6 +81,15 @@ class RecordService:
         }
         self.reader = RecordReader(blueprint=blueprint, store=store, validators=self.validators)
         self._references: dict[str, list[_Reference]] = {name: [] for name in blueprint.resources}
+        self._belongs_to: dict[str, tuple[tuple[str, str], ...]] = {
+            name: tuple(
+                (field, spec.resource)
+                for field, spec in resource.fields.items()
+                if isinstance(spec, BelongsTo)
+            )
+            for name, resource in blueprint.resources.items()
+        }
+        """Resource -> (belongs_to field, the resource it refers to), for reference checks."""
         for name, resource in blueprint.resources.items():
             for field_name, spec in resource.fields.items():
                 if isinstance(spec, BelongsTo):
@@ -125,7 +134,7 @@ class RecordService:
     ) -> Row:
         """The record as the caller may see it, with the relations ``expand`` names embedded."""
         caller, scope = self._permit(resource, ctx, "read")
-        if caller is not None:
+        if caller is not None and expand:  # without expand the query names nothing to check
             caller.check_query(resource, QuerySpec(expand=tuple(expand)))
         return await self.reader.get(resource, record_id, expand=expand, caller=caller, scope=scope)
 
@@ -149,7 +158,8 @@ class RecordService:
             caller.check_query(resource, spec)
             confined = caller.row_filters(resource, scope)
             confined += caller.related_row_filters(resource, spec.filters)
-            spec = replace(spec, filters=spec.filters + confined)
+            if confined:
+                spec = replace(spec, filters=spec.filters + confined)
         # The cursor is bound to the query the client sent, which holds no row filters.
         return await self.reader.page(resource, spec, caller=caller, cursor_spec=asked)
 
@@ -309,6 +319,15 @@ async def _current(
     return current
 
 
+def _same(new: Any, stored: Any) -> bool:
+    """Whether writing ``new`` over ``stored`` would store the same thing.
+
+    Containers and floats are never taken as the same: ``{"a": 1} == {"a": True}``
+    and ``0.0 == -0.0`` in Python, not in the database.
+    """
+    return type(new) is type(stored) and not isinstance(new, dict | list | float) and new == stored
+
+
 def _missing(resource: str, record_id: UUID) -> NotFound:
     return NotFound(f"there is no {resource} record with id {record_id}")
 
@@ -385,18 +404,15 @@ class TransactionRecords:
         return {**system, **validator.validate_stored(event.record)}
 
     async def _check_references(self, resource: str, row: Row, changed: set[str] | None) -> None:
-        fields = self._service.blueprint.resources[resource].fields
         errors = []
-        for name, spec in fields.items():
-            if not isinstance(spec, BelongsTo) or row.get(name) is None:
+        for name, target in self._service._belongs_to[resource]:
+            if row.get(name) is None:
                 continue
             if changed is not None and name not in changed:
                 continue
-            if not await self._uow.exists(spec.resource, row[name]):
+            if not await self._uow.exists(target, row[name]):
                 errors.append(
-                    FieldError(
-                        f"/{name}", f"there is no {spec.resource} record with id {row[name]}"
-                    )
+                    FieldError(f"/{name}", f"there is no {target} record with id {row[name]}")
                 )
         if errors:
             raise InvalidInput(
@@ -431,7 +447,13 @@ class TransactionRecords:
         row = await self._run_hooks("before_update", resource, row, current)
         changed = {k for k in row if row[k] != current.get(k)}
         await self._check_references(resource, row, changed)
-        changes = {k: v for k, v in row.items() if k not in ("id", "created_at")}
+        # What the patch names, and what else differs from the stored record (hooks,
+        # the version): rewriting unchanged columns only costs index updates.
+        changes = {
+            k: v
+            for k, v in row.items()
+            if k not in ("id", "created_at") and (k in values or not _same(v, current.get(k)))
+        }
         if not await self._uow.update(
             resource, current["id"], changes, expected_version=current["version"]
         ):

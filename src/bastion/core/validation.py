@@ -308,7 +308,10 @@ class ResourceValidator:
             if rules.fields[name].type == "json":
                 value = json_merge_patch(current.get(name), value)
             body[name] = value
-        merged = {**_as_input(current, rules.fields), **body}
+        # The stored values as they are: the string-only types also take their own
+        # instances (see _only_strings), and only the patched fields are returned.
+        stored = {name: value for name in rules.fields if (value := current.get(name)) is not None}
+        merged = {**stored, **body}
         model = self._validate(rules, merged, key_errors, "patch")
         return {name: getattr(model, name) for name in known}
 

@@ -1,1 +1,2 @@
-"""The SQL storage adapter: SQLite through aiosqlite, PostgreSQL through asyncpg."""
+"""The SQL storage adapter: SQLite through the standard library's ``sqlite3``, PostgreSQL
+through asyncpg."""

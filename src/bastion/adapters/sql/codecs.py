@@ -43,9 +43,14 @@ def decode_datetime_text(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+_decode_datetime: Codec = datetime.fromisoformat
+""":func:`decode_datetime_text` without a Python call around it (rows decode many)."""
+
+
 def _decode_uuid(value: Any) -> UUID:
-    # asyncpg returns its own UUID class; orjson and equality want the stdlib one.
-    return value if type(value) is UUID else UUID(str(value))
+    # asyncpg returns its own UUID subclass, which orjson refuses; from its int is the
+    # quickest way to the stdlib class.
+    return value if type(value) is UUID else UUID(int=value.int)
 
 
 def _encode_json_text(value: Any) -> str:
@@ -54,13 +59,15 @@ def _encode_json_text(value: Any) -> str:
 
 def _scaled_decimal_codecs(scale: int) -> tuple[Codec, Codec]:
     factor = Decimal(10) ** scale
-    quantum = Decimal(1).scaleb(-scale)
+    exponent = -scale
 
     def encode(value: Decimal) -> int:
         return int((value * factor).to_integral_value())
 
     def decode(value: int) -> Decimal:
-        return (Decimal(value) / factor).quantize(quantum)
+        # The stored integer is the coefficient: 12345 at scale 2 is Decimal("123.45"),
+        # already at the field's scale (100 is "1.00").
+        return Decimal(value).scaleb(exponent)
 
     return encode, decode
 
@@ -80,14 +87,16 @@ def _field_codecs(field: AnyField | None, dialect: Dialect) -> tuple[Codec, Code
     if dialect == "postgresql":
         if kind in ("id", "uuid", "belongs_to"):
             return None, _decode_uuid
-        if isinstance(field, DecimalField):
+        if isinstance(field, DecimalField) and field.precision is None:
+            # An unconstrained NUMERIC keeps the scale a value was written with;
+            # NUMERIC(p, s) returns every value at scale s already.
             return None, _quantized_decimal(field.scale or 0)
         return None, None
     match kind:
         case "id" | "uuid" | "belongs_to":
             return str, UUID
         case "datetime":
-            return encode_datetime_text, decode_datetime_text
+            return encode_datetime_text, _decode_datetime
         case "date":
             return date.isoformat, date.fromisoformat
         case "boolean":
@@ -100,17 +109,39 @@ def _field_codecs(field: AnyField | None, dialect: Dialect) -> tuple[Codec, Code
     return None, None
 
 
+def _row_decoder(decoders: tuple[tuple[str, Codec], ...]) -> Callable[[Any], dict[str, Any]]:
+    """A function from a driver row to a core row, written out for these columns.
+
+    Hot path: the function is generated source, as dataclasses generate
+    ``__init__``: one dict display with a call per converted column, no loop
+    and no lookups per value. It decodes a row in about half the time of a
+    loop over ``decoders``. Like ``zip(strict=True)``, it refuses a row of
+    another length.
+    """
+    namespace: dict[str, Any] = {}
+    items = []
+    for index, (column, decode) in enumerate(decoders):
+        if decode is None:
+            items.append(f"{column!r}: v{index}")
+        else:
+            namespace[f"decode{index}"] = decode
+            items.append(f"{column!r}: None if v{index} is None else decode{index}(v{index})")
+    values = "".join(f"v{index}, " for index in range(len(decoders)))
+    source = f"def decode_row(row):\n    {values}= row\n    return {{{', '.join(items)}}}\n"
+    exec(source, namespace)  # the source holds only column names (repr) and generated names
+    decode_row: Callable[[Any], dict[str, Any]] = namespace["decode_row"]
+    return decode_row
+
+
 class ResourceCodec:
     """Encodes a resource's rows for one driver and decodes them back."""
 
-    __slots__ = ("columns", "decoders", "encoders", "id_decode", "id_encode")
+    __slots__ = ("columns", "decode_row", "decoders", "encoders", "id_decode", "id_encode")
 
     def __init__(self, resource: Resource, dialect: Dialect) -> None:
         system: list[tuple[str, AnyField | None]] = [("id", None)]
         datetime_codecs = (
-            (None, None)
-            if dialect == "postgresql"
-            else (encode_datetime_text, decode_datetime_text)
+            (None, None) if dialect == "postgresql" else (encode_datetime_text, _decode_datetime)
         )
         pairs: list[tuple[str, tuple[Codec, Codec]]] = [
             (name, _field_codecs(field, dialect)) for name, field in system
@@ -124,6 +155,8 @@ class ResourceCodec:
             (name, codecs[1]) for name, codecs in pairs
         )
         self.id_encode, self.id_decode = _field_codecs(None, dialect)
+        self.decode_row = _row_decoder(self.decoders)
+        """A core row from a driver row whose columns are in ``self.columns`` order."""
 
     def encode(self, name: str, value: Any) -> Any:
         """The driver value for column ``name``."""
@@ -135,13 +168,6 @@ class ResourceCodec:
     def encode_id(self, value: UUID) -> Any:
         """The driver value of an id."""
         return value if self.id_encode is None else self.id_encode(value)
-
-    def decode_row(self, values: Any) -> dict[str, Any]:
-        """A core row from a driver row whose columns are in ``self.columns`` order."""
-        row: dict[str, Any] = {}
-        for (name, decoder), value in zip(self.decoders, values, strict=True):
-            row[name] = value if decoder is None or value is None else decoder(value)
-        return row
 
 
 def codec_for(resource: Resource, dialect: Dialect) -> ResourceCodec:

@@ -1,6 +1,6 @@
 """SQL statements built with SQLAlchemy Core and compiled once per resource.
 
-Hot path: requests execute these strings on the driver directly (aiosqlite or
+Hot path: requests execute these strings on the driver directly (sqlite3 or
 asyncpg). Executing through SQLAlchemy's async layer measured about half the
 throughput of raw asyncpg, so SQLAlchemy is used to *build* statements only.
 """
@@ -68,18 +68,29 @@ class ResourceStatements:
         self.insert = compile_statement(
             table.insert().values({c.name: sa.bindparam(c.name) for c in columns}), dialect
         )
-        writable = [c for c in columns if c.name not in ("id", "created_at")]
-        self.update = compile_statement(
-            table.update()
-            .where(by_id)
-            .where(table.c.version == sa.bindparam("expected_version"))
-            .values({c.name: sa.bindparam(c.name) for c in writable}),
-            dialect,
-        )
+        self.table = table
+        self.writable = tuple(c.name for c in columns if c.name not in ("id", "created_at"))
+        """The columns an update may set, in table order."""
         self.delete = compile_statement(table.delete().where(by_id), dialect)
+        self._by_id = by_id
         self.referencing = {
             field: compile_statement(
                 sa.select(table.c.id).where(table.c[field] == sa.bindparam("target")), dialect
             )
             for field in belongs_to
         }
+
+    def update_of(self, columns: tuple[str, ...]) -> sa.ClauseElement:
+        """``UPDATE`` of these columns only, of the row with ``id`` at ``expected_version``.
+
+        Only what changed is written: setting a column, even to its own value,
+        rewrites the index entries over it (a unique ``sku``, a ``(status, price)``
+        index), which costs pages in the log on every write.
+        """
+        table = self.table
+        return (
+            table.update()
+            .where(self._by_id)
+            .where(table.c.version == sa.bindparam("expected_version"))
+            .values({name: sa.bindparam(name) for name in columns})
+        )

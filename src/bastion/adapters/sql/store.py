@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from types import TracebackType
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -160,11 +160,16 @@ class SqlUnitOfWork:
     async def update(
         self, resource: str, record_id: UUID, changes: Row, *, expected_version: int
     ) -> bool:
-        """Overwrite the record if its version is still ``expected_version``."""
+        """Write ``changes`` over the record if its version is still ``expected_version``."""
         table = self._tables[resource]
         encode = table.codec.encode
-        statement = table.statements.update
-        values = {name: encode(name, value) for name, value in changes.items()}
+        statements = table.statements
+        columns = tuple(name for name in statements.writable if name in changes)
+        # One statement per set of columns written, compiled once (hot path).
+        statement = self._reads.cache.get(
+            ("update", resource, columns), lambda: statements.update_of(columns)
+        )
+        values = {name: encode(name, changes[name]) for name in columns}
         values["id"] = table.codec.encode_id(record_id)
         values["expected_version"] = expected_version
         args = statement.bind(values)
@@ -239,6 +244,11 @@ class SqlUnitOfWork:
                     {"resource": resource, "operation": operation},
                 )
 
+    @property
+    def has_callbacks(self) -> bool:
+        """Whether anything waits for the commit."""
+        return bool(self._callbacks)
+
     async def run_after_commit(self) -> None:
         """Run the registered callbacks; one failing does not stop the others."""
         for callback in self._callbacks:
@@ -307,27 +317,75 @@ class SqlStore:
         async with self._driver.connection(write=False) as conn:
             await conn.fetch_one("SELECT 1", [])
 
-    @asynccontextmanager
-    async def unit_of_work(self, *, read_only: bool = False) -> AsyncIterator[SqlUnitOfWork]:
+    def unit_of_work(self, *, read_only: bool = False) -> _UnitOfWorkScope:
         """One transaction; after-commit callbacks run once it has committed."""
+        return _UnitOfWorkScope(self, write=not read_only)
+
+    def _open_unit(self, conn: Connection) -> SqlUnitOfWork:
+        return SqlUnitOfWork(
+            conn,
+            self._tables,
+            self._index_fields,
+            self._telemetry,
+            self._idempotency,
+            reads=self._reads,
+        )
+
+    def _translated(self, exc: Exception) -> BastionError | None:
+        return translate_error(exc, index_fields=self._index_fields)
+
+
+class _UnitOfWorkScope:
+    """``async with store.unit_of_work()``: the driver's connection scope, driver errors
+    translated, after-commit callbacks run once committed.
+
+    A class rather than a generator-based context manager: every request enters
+    one (hot path).
+    """
+
+    __slots__ = ("_scope", "_store", "_uow", "_write")
+
+    def __init__(self, store: SqlStore, *, write: bool) -> None:
+        self._store = store
+        self._write = write
+
+    async def __aenter__(self) -> SqlUnitOfWork:
         try:
-            async with self._driver.connection(write=not read_only) as conn:
-                uow = SqlUnitOfWork(
-                    conn,
-                    self._tables,
-                    self._index_fields,
-                    self._telemetry,
-                    self._idempotency,
-                    reads=self._reads,
-                )
-                yield uow
+            self._scope = self._store._driver.connection(write=self._write)
+            conn = await self._scope.__aenter__()
         except BastionError:
             raise
         except Exception as exc:
-            if (error := translate_error(exc, index_fields=self._index_fields)) is not None:
+            if (error := self._store._translated(exc)) is not None:
                 raise error from exc
             raise
-        await uow.run_after_commit()
+        self._uow = self._store._open_unit(conn)
+        return self._uow
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            await self._scope.__aexit__(exc_type, exc, traceback)
+        except BastionError:
+            raise
+        except Exception as failure:
+            if (error := self._store._translated(failure)) is not None:
+                raise error from failure
+            raise
+        if exc is None:
+            if self._uow.has_callbacks:
+                await self._uow.run_after_commit()
+        elif (
+            # What the block raised (a hook's driver error, say) is translated like the rest.
+            isinstance(exc, Exception)
+            and not isinstance(exc, BastionError)
+            and (error := self._store._translated(exc)) is not None
+        ):
+            raise error from exc
 
 
 def _unique_index_fields(metadata: sa.MetaData) -> dict[str, tuple[str, ...]]:

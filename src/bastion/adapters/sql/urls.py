@@ -27,7 +27,7 @@ class DatabaseUrl:
     sqlalchemy_url: str
     """For SQLAlchemy's async engine (migrations): ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``."""
     driver_dsn: str
-    """For the driver itself: a file path for aiosqlite, a ``postgresql://`` DSN for asyncpg."""
+    """For the driver itself: a file path for sqlite3, a ``postgresql://`` DSN for asyncpg."""
 
     @property
     def redacted(self) -> str:

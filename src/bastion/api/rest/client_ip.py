@@ -10,6 +10,7 @@ its IP, and so cannot dodge a per-IP login throttle.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 
@@ -48,6 +49,7 @@ def parse_trusted_proxies(values: Sequence[str]) -> tuple[ProxyNetwork, ...]:
     return tuple(networks)
 
 
+@functools.lru_cache(maxsize=4096)  # parsed for every request; peers repeat (immutable result)
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     text = text.strip()
     if text.startswith("[") and "]" in text:  # "[2001:db8::1]:443"

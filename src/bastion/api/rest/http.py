@@ -34,11 +34,41 @@ class RestConfig:
     """The most records one ``POST /v1/{resource}:batch`` creates (413 beyond)."""
 
 
+class _JsonResponse(Response):
+    """``Response(content, status, headers, media_type="application/json")`` with the raw
+    headers written directly: every record and page goes out as one (hot path)."""
+
+    media_type = "application/json"
+
+    def __init__(self, content: bytes, status: int, headers: dict[str, str] | None) -> None:
+        self.status_code = status
+        self.background = None
+        self.body = content
+        raw = (
+            []
+            if not headers
+            else [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        )
+        raw.append((b"content-length", str(len(content)).encode("latin-1")))
+        raw.append((b"content-type", b"application/json"))
+        self.raw_headers = raw
+
+
+_STARLETTE_HEADERS = frozenset({"content-length", "content-type"})
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON response encoded with orjson (decimals as strings, datetimes with ``Z``)."""
-    return Response(
-        dump_json(body), status_code=status, headers=headers, media_type="application/json"
-    )
+    if (
+        status < 200
+        or status in (204, 304)
+        or (headers and not _STARLETTE_HEADERS.isdisjoint(map(str.lower, headers)))
+    ):
+        # Starlette's own rules for these (no length, given types kept).
+        return Response(
+            dump_json(body), status_code=status, headers=headers, media_type="application/json"
+        )
+    return _JsonResponse(dump_json(body), status, headers)
 
 
 def etag(version: int) -> str:
@@ -64,10 +94,12 @@ def parse_if_match(request: Request) -> ExpectedVersion:
 
 def request_context(request: Request) -> RequestContext:
     """Who is asking: set by the identity layer, or anonymous with the request's id."""
-    context: RequestContext | None = getattr(request.state, "context", None)
+    # The scope's state dict itself: ``request.state`` builds a wrapper per request.
+    state = request.scope.get("state") or {}
+    context: RequestContext | None = state.get("context")
     if context is not None:
         return context
-    return RequestContext(request_id=getattr(request.state, "request_id", None))
+    return RequestContext(request_id=state.get("request_id"))
 
 
 def record_id(request: Request, resource: str) -> UUID:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
+import random
 import re
-import uuid
 from http import HTTPStatus
 
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,7 +28,30 @@ def _request_id(scope: Scope) -> str:
             text: str = value.decode("latin-1")
             if _REQUEST_ID.match(text):
                 return text
-    return uuid.uuid4().hex
+    # 32 random hex digits, as uuid4().hex gave, from the random module (reseeded in
+    # every forked worker): no system call per request, and an id needs no secrecy.
+    return f"{random.getrandbits(128):032x}"
+
+
+def _tagged(headers: list[tuple[bytes, bytes]], request_id: bytes) -> list[tuple[bytes, bytes]]:
+    """``headers`` with ``X-Request-ID`` and ``Authorization`` added to ``Vary``.
+
+    What ``MutableHeaders.add_vary_header`` does (the first ``Vary`` extended in
+    place, any later one dropped, or a new one last), on the raw list (hot path).
+    """
+    tagged = []
+    vary = False
+    for name, value in headers:
+        if name == b"vary":  # raw ASGI names are lower-case, as Starlette matches them
+            if vary:
+                continue
+            vary = True
+            value += b", Authorization"
+        tagged.append((name, value))
+    tagged.append((b"x-request-id", request_id))
+    if not vary:
+        tagged.append((b"vary", b"Authorization"))
+    return tagged
 
 
 class ProblemMiddleware:
@@ -48,17 +70,16 @@ class ProblemMiddleware:
             return
         request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
-        header = (b"x-request-id", request_id.encode())
+        encoded_id = request_id.encode()
         started = False
 
         async def send_with_id(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = [*message.get("headers", []), header]
                 # What a response holds depends on the caller (access rules hide records
                 # and fields): a shared cache must not serve it to someone else.
-                MutableHeaders(scope=message).add_vary_header("Authorization")
+                message["headers"] = _tagged(message.get("headers", ()), encoded_id)
             await send(message)
 
         try:
