@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.config import BENCH_DIR, RunConfig
+from harness.config import BENCH_DIR, REPO_DIR, RunConfig
 from harness.databases import Databases
 from harness.endpoints import ENDPOINTS, measure_endpoint
 from harness.load import ensure_wrk, wrk_version
@@ -62,7 +62,8 @@ async def _prepare_all(lab: Lab, keys: list[str], results: dict[str, Any]) -> li
         try:
             ready = await lab.prepare(key)
         except Exception as exc:  # a missing reference skips that system, not the run
-            results["systems"][key] = describe(key) | {"status": "skipped", "reason": str(exc)}
+            skipped = {"status": "skipped", "reason": _reason(exc, with_type=False)}
+            results["systems"][key] = describe(key) | skipped
             _say(f"  skipped {key}: {exc}")
             continue
         seconds = round(time.perf_counter() - started, 2)
@@ -84,7 +85,7 @@ def _start_all(prepared: list[Prepared], results: dict[str, Any]) -> list[Prepar
         try:
             entry["startup_seconds"] = round(ready.server.start(), 3)
         except Exception as exc:
-            entry |= {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+            entry |= {"status": "failed", "reason": _reason(exc)}
             ready.server.stop()
             _say(f"  {ready.key} failed to start: {exc}")
             continue
@@ -142,7 +143,7 @@ def _measure(
                         tag=f"r{round_number}",
                     )
                 except Exception as exc:
-                    result = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+                    result = {"status": "failed", "reason": _reason(exc)}
                 result["background_busy_percent"] = background
                 seen.append(result)
                 if result["status"] == "ok":
@@ -286,3 +287,10 @@ def run_bench(config: RunConfig, invoked_as: str) -> dict[str, Any]:
     RESULTS_FILE.parent.mkdir(exist_ok=True)
     RESULTS_FILE.write_text(json.dumps(results, indent=2) + "\n")
     return results
+
+
+def _reason(exc: BaseException, *, with_type: bool = True) -> str:
+    """Why a system failed, with paths inside the checkout written relative to it
+    (the results are committed: they must not name the machine they ran on)."""
+    text = str(exc).replace(f"{REPO_DIR}/", "")
+    return f"{type(exc).__name__}: {text}" if with_type else text
