@@ -17,7 +17,6 @@ import logging
 from bastion.adapters.redis.cache import RedisCache
 from bastion.adapters.sql.change_feed import SqliteChangeFeed
 from bastion.adapters.sql.store import SqlStore
-from bastion.adapters.sql.urls import parse_database_url
 from bastion.blueprint import Blueprint
 from bastion.core.caching import CachePolicy, CachingStore, QueryKeys, RecordCache
 from bastion.core.ports import ChangeFeed, SharedCache, Store, Telemetry
@@ -40,7 +39,7 @@ def cached_store(
         redis_cache = RedisCache(settings.redis_url, settings.redis_prefix)
         feed, shared = redis_cache, redis_cache
     elif store.dialect == "sqlite":
-        feed = SqliteChangeFeed(parse_database_url(settings.database_url).driver_dsn)
+        feed = SqliteChangeFeed(store.location)
     else:
         log.info("read cache off: PostgreSQL without Redis; set BASTION_REDIS_URL to cache reads")
         return store

@@ -273,6 +273,9 @@ class SqlStore:
         parsed = parse_database_url(url)
         config = pool or PoolConfig()
         self.dialect = parsed.dialect
+        self.location = parsed.driver_dsn
+        """The SQLite file's path, or the PostgreSQL DSN (for adapters that open their own
+        connection to the same database)."""
         self._telemetry = telemetry
         self._driver: Driver = (
             PostgresDriver(parsed.driver_dsn, config)
