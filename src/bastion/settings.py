@@ -6,13 +6,15 @@ Nothing in Bastion reads the environment anywhere else; the wiring point
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["Environment", "Settings", "UnsafeSettings"]
+__all__ = ["Environment", "LogFormat", "Settings", "UnsafeSettings"]
 
 
 class Environment(StrEnum):
@@ -21,6 +23,17 @@ class Environment(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
     PRODUCTION = "production"
+
+
+class LogFormat(StrEnum):
+    """How log lines are written."""
+
+    AUTO = "auto"
+    JSON = "json"
+    CONSOLE = "console"
+
+
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class UnsafeSettings(ValueError):
@@ -143,7 +156,85 @@ class Settings(BaseSettings):
 
     secret_key: SecretStr = SecretStr("change-me-development-only")
     """Encrypts signing keys and MFA secrets at rest; production refuses the placeholder."""
+
     log_level: str = "INFO"
+    """Level of every logger without an entry in ``log_levels``."""
+    log_levels: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    """Level per logger (module), e.g. ``{"bastion.sql": "DEBUG", "uvicorn.error": "WARNING"}``
+    (JSON) or ``bastion.sql=DEBUG,uvicorn.error=WARNING``."""
+    log_format: LogFormat = LogFormat.AUTO
+    """``json`` (one object per line), ``console`` (readable) or ``auto``: JSON in
+    production, console in development."""
+    access_log: bool = True
+    """One line per request (method, route, status, duration, user, request and trace id)."""
+
+    metrics_enabled: bool = True
+    """Serve Prometheus metrics (``GET /metrics``)."""
+    metrics_token: SecretStr | None = None
+    """When set, ``/metrics`` answers only ``Authorization: Bearer <token>``."""
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """Serve metrics on this port instead of the API's (``/metrics`` on the API port is off)."""
+    metrics_dir: Path | None = None
+    """Where worker processes share metric files (Prometheus multiprocess mode); ``serve``
+    makes a fresh private directory when unset."""
+
+    tracing: bool = False
+    """Export OpenTelemetry traces; the exporter is configured by the standard ``OTEL_*``
+    variables (``OTEL_EXPORTER_OTLP_ENDPOINT``, ``OTEL_SERVICE_NAME``...)."""
+
+    flags_refresh_seconds: float = Field(default=1.0, gt=0, le=300)
+    """How stale a worker's copy of the feature flags may get where no change feed tells
+    it of another worker's change (PostgreSQL without Redis); elsewhere changes apply at once."""
+
+    readiness_timeout: float = Field(default=1.0, gt=0, le=30)
+    """Seconds each dependency check of ``/readyz`` may take."""
+    readiness_optional: list[str] = Field(default_factory=list)
+    """Dependencies (``redis``) whose failure degrades ``/readyz`` instead of failing it."""
+    shutdown_grace_seconds: float = Field(default=5.0, ge=0)
+    """On SIGTERM: seconds a worker keeps serving while ``/readyz`` answers 503, so load
+    balancers take it out of rotation before it stops accepting connections."""
+    shutdown_timeout_seconds: float = Field(default=30.0, gt=0)
+    """Then: seconds in-flight requests have to finish before they are cut."""
+    max_requests: int | None = Field(default=None, ge=1)
+    """Recycle a worker after this many requests (bounds slow memory growth); off when unset."""
+    max_requests_jitter: int = Field(default=0, ge=0)
+    """Up to this many requests more per worker, so workers do not recycle together."""
+
+    @field_validator("log_levels", mode="before")
+    @classmethod
+    def _parse_log_levels(cls, value: object) -> object:
+        """Accept ``name=LEVEL,name=LEVEL`` besides a JSON object."""
+        if isinstance(value, str) and value.lstrip().startswith("{"):
+            return json.loads(value)
+        if isinstance(value, str):
+            pairs = [item.strip() for item in value.split(",") if item.strip()]
+            parsed: dict[str, str] = {}
+            for pair in pairs:
+                name, sep, level = pair.partition("=")
+                if not sep or not name.strip() or not level.strip():
+                    raise ValueError(
+                        f"{pair!r} is not logger=LEVEL; write e.g. bastion.sql=DEBUG,uvicorn=INFO"
+                    )
+                parsed[name.strip()] = level.strip()
+            return parsed
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in _LEVELS:
+            raise ValueError(f"{value!r} is not a log level; use one of {', '.join(_LEVELS)}")
+        return value.upper()
+
+    @field_validator("log_levels")
+    @classmethod
+    def _known_levels(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, level in value.items():
+            if level.upper() not in _LEVELS:
+                raise ValueError(
+                    f"{level!r} (for {name}) is not a log level; use one of {', '.join(_LEVELS)}"
+                )
+        return {name: level.upper() for name, level in value.items()}
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
@@ -175,6 +266,13 @@ class Settings(BaseSettings):
     def migrations_dir_for(self, blueprint_path: Path) -> Path:
         """Where revision files for ``blueprint_path`` live."""
         return self.migrations_dir or blueprint_path.resolve().parent / "migrations"
+
+    @property
+    def effective_log_format(self) -> LogFormat:
+        """JSON in production, console in development, unless ``log_format`` says."""
+        if self.log_format is LogFormat.AUTO:
+            return LogFormat.CONSOLE if self.is_development else LogFormat.JSON
+        return self.log_format
 
     @property
     def is_development(self) -> bool:

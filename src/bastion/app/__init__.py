@@ -43,6 +43,7 @@ from bastion.api.rest.versions import VersionedEndpoint, version_views
 from bastion.app.caching import cached_store
 from bastion.app.extensions import load_reference
 from bastion.app.identity import IdentityWiring, build_identity
+from bastion.app.operations import Operations, build_operations
 from bastion.app.routing import grouped_routes
 from bastion.blueprint import Blueprint, load_blueprint, with_identity
 from bastion.core import (
@@ -82,15 +83,18 @@ class BastionApp:
         store: Store,
         routes: Sequence[BaseRoute],
         identity: IdentityWiring,
+        operations: Operations,
     ) -> None:
         self.blueprint = blueprint
         self.settings = settings
         self.service = service
         self.store = store
         self.identity = identity
+        self.operations = operations
         self._started = False
         self._start_lock = asyncio.Lock()
-        middleware = [Middleware(ProblemMiddleware)]
+        middleware = operations.middleware(routes, list(blueprint.resources))
+        middleware.append(Middleware(ProblemMiddleware))
         if settings.cors_origins:
             middleware.append(
                 Middleware(
@@ -125,12 +129,14 @@ class BastionApp:
             if not self._started:
                 await self.store.start()
                 await self.identity.start()
+                await self.operations.start()
                 self._started = True
 
     async def stop(self) -> None:
         """Close connections."""
         async with self._start_lock:
             if self._started:
+                await self.operations.stop()
                 await self.identity.stop()
                 await self.store.close()
                 self._started = False
@@ -174,7 +180,8 @@ def create_app(
         hooks: lifecycle hooks; defaults to those the blueprint's ``hooks`` key names.
         routes: extra Starlette routes served before the generated ones;
             the blueprint's ``routes`` key adds more.
-        telemetry: where query timings and counters go (none by default).
+        telemetry: where query timings and counters go; defaults to the operations
+            layer's (Prometheus metrics, and OpenTelemetry spans when tracing is on).
 
     Raises:
         BlueprintInvalid: the blueprint (or the Python code it names) is wrong.
@@ -190,6 +197,9 @@ def create_app(
         hooks = load_reference(blueprint, "hooks", "hooks") or Hooks()
     register_account_hooks(hooks, access_ttl=timedelta(seconds=settings.access_token_ttl_seconds))
     project_routes = load_reference(blueprint, "routes", "routes") or []
+    operations = build_operations(settings, blueprint)
+    if telemetry is None:
+        telemetry = operations.telemetry
     sql_store = SqlStore(
         url=settings.database_url,
         blueprint=blueprint,
@@ -231,7 +241,17 @@ def create_app(
         document, title=blueprint.name, versions=tuple(blueprint.served_versions())
     )
     identity = build_identity(settings, blueprint, service, served_store)
-    all_routes = grouped_routes([*routes, *project_routes, *identity.routes, *api_docs, *generated])
+    operations.watch(served_store, sql_store.pool_stats)
+    all_routes = grouped_routes(
+        [
+            *operations.routes(),
+            *routes,
+            *project_routes,
+            *identity.routes,
+            *api_docs,
+            *generated,
+        ]
+    )
     return BastionApp(
         blueprint=blueprint,
         settings=settings,
@@ -239,6 +259,7 @@ def create_app(
         store=served_store,
         routes=all_routes,
         identity=identity,
+        operations=operations,
     )
 
 

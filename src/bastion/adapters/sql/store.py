@@ -31,7 +31,7 @@ from bastion.adapters.sql.urls import parse_database_url
 from bastion.blueprint import BelongsTo, Blueprint, with_identity
 from bastion.core.aggregation import AggregateSpec
 from bastion.core.errors import BastionError
-from bastion.core.ports import AfterCommit, IdempotencyRecord, Row, Telemetry
+from bastion.core.ports import AfterCommit, IdempotencyRecord, PoolStats, Row, Telemetry
 from bastion.core.query import HasManyLink, QuerySpec
 
 __all__ = ["SqlStore", "SqlUnitOfWork"]
@@ -314,6 +314,10 @@ class SqlStore:
     async def close(self) -> None:
         """Close the connection pool."""
         await self._driver.close()
+
+    def pool_stats(self) -> PoolStats | None:
+        """The connection pool's state, for metrics (``None`` before it opens)."""
+        return None
 
     async def ping(self) -> None:
         """Raise ``StoreUnavailable`` unless the database answers a trivial query."""

@@ -68,8 +68,10 @@ class ProblemMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _request_id(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        # The operations layer outside names the request (and its trace) when it is there.
+        request_id = state.get("request_id") or _request_id(scope)
+        state["request_id"] = request_id
         encoded_id = request_id.encode()
         started = False
 
@@ -93,15 +95,20 @@ class ProblemMiddleware:
 
 def _error_response(exc: Exception, scope: Scope, request_id: str) -> Response:
     instance = scope.get("path")
+    trace_id = scope["state"].get("trace_id")
     if isinstance(exc, Problem):
-        return problem_response(exc, instance=instance, request_id=request_id)
+        return problem_response(exc, instance=instance, request_id=request_id, trace_id=trace_id)
     if isinstance(exc, StoreUnavailable):
         # The cause names hosts and drivers: the operator's log gets it, the client does not.
         log.warning("database unavailable (request %s): %s", request_id, exc.detail, exc_info=exc)
         problem = problem_for_error(StoreUnavailable("the database is unavailable; retry shortly"))
-        return problem_response(problem, instance=instance, request_id=request_id)
+        return problem_response(
+            problem, instance=instance, request_id=request_id, trace_id=trace_id
+        )
     if isinstance(exc, BastionError):
-        return problem_response(problem_for_error(exc), instance=instance, request_id=request_id)
+        return problem_response(
+            problem_for_error(exc), instance=instance, request_id=request_id, trace_id=trace_id
+        )
     log.exception(
         "unhandled error in %s %s (request %s)", scope.get("method"), instance, request_id
     )
@@ -112,7 +119,7 @@ def _error_response(exc: Exception, scope: Scope, request_id: str) -> Response:
         "the server failed to handle this request; "
         f"quote request id {request_id} when reporting it",
     )
-    return problem_response(problem, instance=instance, request_id=request_id)
+    return problem_response(problem, instance=instance, request_id=request_id, trace_id=trace_id)
 
 
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
@@ -129,4 +136,7 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
         title = "HTTP error"
     problem = Problem(exc.status_code, code, title, detail, headers=dict(exc.headers or {}))
     request_id = getattr(request.state, "request_id", None)
-    return problem_response(problem, instance=request.url.path, request_id=request_id)
+    trace_id = getattr(request.state, "trace_id", None)
+    return problem_response(
+        problem, instance=request.url.path, request_id=request_id, trace_id=trace_id
+    )

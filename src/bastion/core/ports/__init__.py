@@ -17,7 +17,7 @@ from bastion.core.ports.signing import (
     seal_text,
 )
 from bastion.core.ports.store import AfterCommit, Row, Store, UnitOfWork
-from bastion.core.ports.telemetry import MemoryTelemetry, NullTelemetry, Telemetry
+from bastion.core.ports.telemetry import MemoryTelemetry, NullTelemetry, PoolStats, Telemetry
 from bastion.core.ports.throttle import LoginThrottle
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "MemoryTelemetry",
     "NullTelemetry",
     "PasswordHasher",
+    "PoolStats",
     "Row",
     "SecretBox",
     "SharedCache",

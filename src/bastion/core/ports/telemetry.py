@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["MemoryTelemetry", "NullTelemetry", "Telemetry"]
+__all__ = ["MemoryTelemetry", "NullTelemetry", "PoolStats", "Telemetry"]
 
 Labels = Mapping[str, str]
 
@@ -69,3 +70,16 @@ class MemoryTelemetry:
         """Remember that a span was opened."""
         self.spans.append((name, dict(attributes or {})))
         yield
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """A snapshot of a connection pool, for metrics."""
+
+    size: int
+    """Connections open."""
+    in_use: int
+    """Connections lent to a request."""
+    waiting: int
+    """Requests waiting for a connection."""
+    max_size: int

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -58,6 +59,7 @@ class AuthenticationMiddleware:
         state = scope.setdefault("state", {})
         ip = client_ip(scope, self.trusted_proxies)
         request_id = state.get("request_id")
+        trace_id = state.get("trace_id")
         header = _authorization(scope)
         given = state.get("context")
         if header is None and isinstance(given, RequestContext):
@@ -66,14 +68,19 @@ class AuthenticationMiddleware:
             return
         try:
             if header is None or self._left_to_endpoint(scope, header):
-                context = RequestContext(client_ip=ip, request_id=request_id)
+                context = RequestContext(client_ip=ip, request_id=request_id, trace_id=trace_id)
             else:
                 context = await self.tokens.authenticate(
                     header, client_ip=ip, request_id=request_id
                 )
+                if trace_id is not None:
+                    context = replace(context, trace_id=trace_id)
         except NotAuthenticated as exc:
             response = problem_response(
-                problem_for_error(exc), instance=scope.get("path"), request_id=request_id
+                problem_for_error(exc),
+                instance=scope.get("path"),
+                request_id=request_id,
+                trace_id=trace_id,
             )
             await response(scope, receive, send)
             return

@@ -1,0 +1,37 @@
+"""The worker's place in its life: serving, or draining before it stops.
+
+One per process: the server's signal handler flips it on SIGTERM, and
+``/readyz`` reads it, so a load balancer stops sending traffic while the
+worker still answers what it was sent.
+"""
+
+from __future__ import annotations
+
+import time
+
+__all__ = ["Lifecycle", "lifecycle"]
+
+
+class Lifecycle:
+    """Whether this worker is draining, and since when."""
+
+    def __init__(self) -> None:
+        self._draining_since: float | None = None
+
+    @property
+    def draining(self) -> bool:
+        """Whether the worker was asked to stop (``/readyz`` answers 503)."""
+        return self._draining_since is not None
+
+    def start_draining(self) -> None:
+        """Report not-ready from now on (idempotent)."""
+        if self._draining_since is None:
+            self._draining_since = time.monotonic()
+
+    def reset(self) -> None:
+        """Serving again (a new server in the same process, tests)."""
+        self._draining_since = None
+
+
+lifecycle = Lifecycle()
+"""This process's lifecycle."""
