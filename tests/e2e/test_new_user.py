@@ -6,12 +6,9 @@ with nothing configured: embedded SQLite and development mode.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,35 +17,18 @@ from pathlib import Path
 import httpx
 import pytest
 
+from process_support import bastion_script, clean_environment, free_port
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 STARTUP_SECONDS = 30.0
 STOP_SECONDS = 15.0
 
 
-def _bastion_script() -> str:
-    beside_python = Path(sys.executable).parent / "bastion"
-    if beside_python.is_file():
-        return str(beside_python)
-    found = shutil.which("bastion")
-    if found is None:
-        pytest.fail("the `bastion` script is not installed (pip install -e . creates it)")
-    return found
-
-
-def _clean_environment() -> dict[str, str]:
-    """The environment a new user has: no BASTION_* settings, development mode."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("BASTION_")}
-    env["BASTION_ENV"] = "development"
-    env["NO_COLOR"] = "1"
-    env["COLUMNS"] = "200"
-    return env
-
-
 def _run_bastion(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [_bastion_script(), *args],
+        [bastion_script(), *args],
         cwd=cwd,
-        env=_clean_environment(),
+        env=clean_environment(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -56,23 +36,16 @@ def _run_bastion(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def _serving(project: Path, *, probe: str) -> Iterator[str]:
     """``bastion serve`` in ``project`` on a free port; yields its base URL, always stops it."""
-    port = _free_port()
+    port = free_port()
     log_path = project / "server.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(
-            [_bastion_script(), "serve", "--port", str(port)],
+            [bastion_script(), "serve", "--port", str(port)],
             cwd=project,
-            env=_clean_environment(),
+            env=clean_environment(),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

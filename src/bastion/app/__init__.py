@@ -41,6 +41,7 @@ from bastion.api.rest import (
 from bastion.api.rest.openapi import DocumentLimits, build_openapi, openapi_routes
 from bastion.api.rest.versions import VersionedEndpoint, version_views
 from bastion.app.caching import cached_store
+from bastion.app.draining import drain_on_sigterm
 from bastion.app.extensions import load_reference
 from bastion.app.identity import IdentityWiring, build_identity
 from bastion.app.operations import Operations, build_operations
@@ -57,6 +58,7 @@ from bastion.core import (
 )
 from bastion.core.identity.account_hooks import register_account_hooks
 from bastion.core.ports import Store, Telemetry
+from bastion.ops.lifecycle import lifecycle
 from bastion.settings import Settings
 
 __all__ = ["BastionApp", "app_from_environment", "create_app"]
@@ -144,9 +146,13 @@ class BastionApp:
     @asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         await self.start()
+        restore_signals = drain_on_sigterm(
+            grace=self.settings.shutdown_grace_seconds, lifecycle=lifecycle
+        )
         try:
             yield
         finally:
+            restore_signals()
             await self.stop()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -18,11 +18,27 @@ from bastion.adapters.sql.migrations import (
 )
 from bastion.cli.common import BLUEPRINT_ARGUMENT, console, fail, read_blueprint, read_settings
 from bastion.cli.progress import migration_progress
+from bastion.cli.server import run_server
 from bastion.core.errors import BastionError
 
 HOST = typer.Option(None, help="Interface to listen on (default 127.0.0.1).", show_default=False)
 PORT = typer.Option(None, help="Port to listen on (default 8000).", show_default=False)
 WORKERS = typer.Option(None, help="Worker processes (default 1).", show_default=False, min=1)
+MAX_REQUESTS = typer.Option(
+    None,
+    "--max-requests",
+    help="Recycle each worker after this many requests (bounds slow memory growth; "
+    "a new worker takes its place). Default: never.",
+    show_default=False,
+    min=1,
+)
+MAX_REQUESTS_JITTER = typer.Option(
+    None,
+    "--max-requests-jitter",
+    help="Up to this many requests more per worker, so workers do not recycle together.",
+    show_default=False,
+    min=0,
+)
 ALLOW_DESTRUCTIVE = typer.Option(
     False,
     "--allow-destructive",
@@ -46,10 +62,18 @@ def serve(
     host: str | None = HOST,
     port: int | None = PORT,
     workers: int | None = WORKERS,
+    max_requests: int | None = MAX_REQUESTS,
+    max_requests_jitter: int | None = MAX_REQUESTS_JITTER,
     allow_destructive: bool = ALLOW_DESTRUCTIVE,
 ) -> None:
     """Serve the blueprint; in development, bring the database schema up to date first."""
-    settings = read_settings(host=host, port=port, workers=workers)
+    settings = read_settings(
+        host=host,
+        port=port,
+        workers=workers,
+        max_requests=max_requests,
+        max_requests_jitter=max_requests_jitter,
+    )
     model, path = read_blueprint(blueprint, settings)
     migrations_dir = settings.migrations_dir_for(path)
     url = settings.effective_migrate_url
@@ -89,14 +113,4 @@ def serve(
         f"serving [bold]{model.name}[/] ({len(model.resources)} resources) on "
         f"http://{settings.host}:{settings.port} with {settings.workers} worker(s)"
     )
-    uvicorn.run(
-        "bastion.app:app_from_environment",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level.lower(),
-        log_config=_log_config(settings.log_level),
-        proxy_headers=False,
-        server_header=False,
-    )
+    run_server(settings, _log_config(settings.log_level))

@@ -20,6 +20,8 @@ from typing import Any, Protocol
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bastion.ops.lifecycle import lifecycle
+
 __all__ = [
     "UNMATCHED_ROUTE",
     "FinishedRequest",
@@ -187,6 +189,10 @@ class ObservedRequests:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if lifecycle.draining:
+                    # Clients drop this kept-alive connection now, rather than reuse it
+                    # as the worker closes it at the end of its grace period.
+                    message["headers"] = [*message.get("headers", ()), (b"connection", b"close")]
             await send(message)
 
         try:

@@ -1,0 +1,41 @@
+"""Test support: run the installed ``bastion`` script as a user would."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+__all__ = ["bastion_script", "clean_environment", "free_port"]
+
+
+def bastion_script() -> str:
+    """The ``bastion`` script installed beside this Python."""
+    beside_python = Path(sys.executable).parent / "bastion"
+    if beside_python.is_file():
+        return str(beside_python)
+    found = shutil.which("bastion")
+    if found is None:
+        pytest.fail("the `bastion` script is not installed (pip install -e . creates it)")
+    return found
+
+
+def clean_environment() -> dict[str, str]:
+    """The environment a new user has: no BASTION_* settings, development mode."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BASTION_")}
+    env["BASTION_ENV"] = "development"
+    env["NO_COLOR"] = "1"
+    env["COLUMNS"] = "200"
+    return env
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
