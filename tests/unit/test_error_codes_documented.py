@@ -25,7 +25,8 @@ from bastion.core.errors import BastionError, PreconditionFailed, Rejected
 
 ROOT = Path(__file__).resolve().parents[2]
 ERRORS_DOC = ROOT / "docs" / "errors.md"
-REST_SOURCE = ROOT / "src" / "bastion" / "api" / "rest"
+PROBLEM_SOURCES = (ROOT / "src" / "bastion" / "api" / "rest", ROOT / "src" / "bastion" / "app")
+"""Where ``Problem``s are raised: the REST layer, and the app layer's operations routes."""
 
 REST_PROBLEM_CODES = frozenset(
     {
@@ -38,6 +39,7 @@ REST_PROBLEM_CODES = frozenset(
         "http_error",
         "invalid_idempotency_key",
         "batch_too_large",
+        "not_ready",
     }
 )
 """Codes of the problems the REST layer raises itself (``Problem(status, code, ...)``)."""
@@ -76,7 +78,7 @@ def _error_classes() -> dict[str, type[Exception]]:
 def _problem_calls_in_source() -> dict[str, int | None]:
     """Code -> status of every ``Problem(status, "code", ...)`` call in the REST layer."""
     calls: dict[str, int | None] = {}
-    for path in REST_SOURCE.rglob("*.py"):
+    for path in (path for source in PROBLEM_SOURCES for path in source.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.Call)
