@@ -20,6 +20,8 @@ import asyncpg
 import pytest
 import redis
 
+pytest_plugins = ["log_capture"]  # fails any test during which a secret was logged
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "BASTION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )

@@ -40,6 +40,7 @@ REST_PROBLEM_CODES = frozenset(
         "invalid_idempotency_key",
         "batch_too_large",
         "not_ready",
+        "not_authenticated",  # a scrape of /metrics without its token
     }
 )
 """Codes of the problems the REST layer raises itself (``Problem(status, code, ...)``)."""

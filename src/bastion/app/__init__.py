@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -43,6 +44,7 @@ from bastion.api.rest.versions import VersionedEndpoint, version_views
 from bastion.app.caching import cached_store
 from bastion.app.draining import drain_on_sigterm
 from bastion.app.extensions import load_reference
+from bastion.app.flags import FlagsWiring, build_flags
 from bastion.app.identity import IdentityWiring, build_identity
 from bastion.app.operations import Operations, build_operations
 from bastion.app.routing import grouped_routes
@@ -59,7 +61,11 @@ from bastion.core import (
 from bastion.core.identity.account_hooks import register_account_hooks
 from bastion.core.ports import Store, Telemetry
 from bastion.ops.lifecycle import lifecycle
-from bastion.settings import Settings
+from bastion.ops.logging import configure_logging, secret_field_names
+from bastion.settings import LogFormat, Settings
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 __all__ = ["BastionApp", "app_from_environment", "create_app"]
 
@@ -86,6 +92,7 @@ class BastionApp:
         routes: Sequence[BaseRoute],
         identity: IdentityWiring,
         operations: Operations,
+        flags: FlagsWiring | None = None,
     ) -> None:
         self.blueprint = blueprint
         self.settings = settings
@@ -93,6 +100,7 @@ class BastionApp:
         self.store = store
         self.identity = identity
         self.operations = operations
+        self.flags = flags
         self._started = False
         self._start_lock = asyncio.Lock()
         middleware = operations.middleware(routes, list(blueprint.resources))
@@ -117,6 +125,8 @@ class BastionApp:
             )
         # Inside CORS, so a 401 still carries the CORS headers a browser needs to read it.
         middleware.append(identity.middleware)
+        if flags is not None:
+            middleware += flags.middleware
         self.starlette = Starlette(
             routes=list(routes),
             middleware=middleware,
@@ -132,12 +142,16 @@ class BastionApp:
                 await self.store.start()
                 await self.identity.start()
                 await self.operations.start()
+                if self.flags is not None:
+                    await self.flags.start()
                 self._started = True
 
     async def stop(self) -> None:
         """Close connections."""
         async with self._start_lock:
             if self._started:
+                if self.flags is not None:
+                    await self.flags.stop()
                 await self.operations.stop()
                 await self.identity.stop()
                 await self.store.close()
@@ -176,6 +190,7 @@ def create_app(
     hooks: Hooks | None = None,
     routes: Sequence[BaseRoute] = (),
     telemetry: Telemetry | None = None,
+    span_exporter: SpanExporter | None = None,
 ) -> BastionApp:
     """Build the application for ``blueprint`` (a model or a YAML path).
 
@@ -188,6 +203,9 @@ def create_app(
             the blueprint's ``routes`` key adds more.
         telemetry: where query timings and counters go; defaults to the operations
             layer's (Prometheus metrics, and OpenTelemetry spans when tracing is on).
+        span_exporter: where spans go when ``settings.tracing`` is on, instead of
+            the OTLP exporter the ``OTEL_*`` variables configure (tests pass the
+            SDK's in-memory exporter).
 
     Raises:
         BlueprintInvalid: the blueprint (or the Python code it names) is wrong.
@@ -203,7 +221,7 @@ def create_app(
         hooks = load_reference(blueprint, "hooks", "hooks") or Hooks()
     register_account_hooks(hooks, access_ttl=timedelta(seconds=settings.access_token_ttl_seconds))
     project_routes = load_reference(blueprint, "routes", "routes") or []
-    operations = build_operations(settings, blueprint)
+    operations = build_operations(settings, blueprint, span_exporter=span_exporter)
     if telemetry is None:
         telemetry = operations.telemetry
     sql_store = SqlStore(
@@ -247,6 +265,7 @@ def create_app(
         document, title=blueprint.name, versions=tuple(blueprint.served_versions())
     )
     identity = build_identity(settings, blueprint, service, served_store)
+    flags = build_flags(settings, blueprint, service, served_store)
     operations.watch(served_store, sql_store.pool_stats)
     all_routes = grouped_routes(
         [
@@ -254,6 +273,7 @@ def create_app(
             *routes,
             *project_routes,
             *identity.routes,
+            *flags.routes,
             *api_docs,
             *generated,
         ]
@@ -266,9 +286,22 @@ def create_app(
         routes=all_routes,
         identity=identity,
         operations=operations,
+        flags=flags,
     )
 
 
 def app_from_environment() -> BastionApp:
-    """The application for ``BASTION_*`` settings (the server's worker factory)."""
-    return create_app(settings=Settings())
+    """The application for ``BASTION_*`` settings (the server's worker factory).
+
+    Each worker is a process of its own: its logging is set up here, from the
+    settings, before anything else is built.
+    """
+    settings = Settings()
+    blueprint = with_identity(load_blueprint(settings.blueprint))
+    configure_logging(
+        level=settings.log_level,
+        levels=settings.log_levels,
+        json=settings.effective_log_format is LogFormat.JSON,
+        redact=secret_field_names(blueprint),
+    )
+    return create_app(blueprint, settings=settings)

@@ -5,7 +5,8 @@ load balancer that is too early: it has not yet noticed the worker is going
 and still sends it new connections, which are refused. So when the app runs
 under ``bastion serve``, its first SIGTERM only marks the worker as draining
 (``/readyz`` answers 503, responses carry ``Connection: close`` so clients
-drop their kept-alive connections) and the usual graceful shutdown starts
+drop their kept-alive connections; with several workers it also stops
+accepting connections, which the others take) and the usual graceful shutdown starts
 ``shutdown_grace_seconds`` later: stop accepting, finish in-flight requests
 (up to ``shutdown_timeout_seconds``), close pools, exit 0. A second SIGTERM
 skips the rest of the grace period.
@@ -61,6 +62,13 @@ def drain_on_sigterm(*, grace: float, lifecycle: Lifecycle) -> Callable[[], None
             "in-flight requests and stopping",
             grace,
         )
+        if server.config.workers > 1:
+            # Other workers accept on the shared socket: this one stops taking new
+            # connections now, so none it accepts can be closed unanswered when it stops
+            # (a connection accepted just before then, whose request had not arrived yet).
+            # Alone, it keeps accepting through the grace period: no one else would.
+            for listener in getattr(server, "servers", ()):
+                listener.close()
         loop.call_later(grace, stop)
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:

@@ -4,8 +4,9 @@
 a user reads and edits their own record), and the blueprint may extend
 ``users`` with fields of its own by declaring ``resources.users``. Bastion's
 bookkeeping (credentials, refresh tokens, API keys, one-time tokens, signing
-keys, revocations, the auth audit trail) lives in ``bastion_*`` resources
-marked ``internal``: stored and migrated like the others, never served.
+keys, revocations, the auth audit trail, feature flag overrides) lives in
+``bastion_*`` resources marked ``internal``: stored and migrated like the
+others, never served.
 
 A resource declared ``tenant_scoped`` gets a read-only ``tenant`` field
 referring to ``tenants``.
@@ -41,6 +42,7 @@ __all__ = [
     "AUTH_EVENTS",
     "BUILTIN_USER_FIELDS",
     "CREDENTIALS",
+    "FLAGS",
     "IDENTITY_RESOURCES",
     "INVITATIONS",
     "ONE_TIME_TOKENS",
@@ -65,6 +67,7 @@ INVITATIONS = "bastion_invitations"
 SIGNING_KEYS = "bastion_signing_keys"
 REVOCATIONS = "bastion_revocations"
 AUTH_EVENTS = "bastion_auth_events"
+FLAGS = "bastion_flags"
 
 _EVERYONE_ELSE = [ANYONE]  # admins bypass field rules, so this means "only admins write it"
 
@@ -225,6 +228,18 @@ def _internal_resources() -> dict[str, Resource]:
                 "detail": JsonField(default={}),
             },
             "Audit trail of sign-ins and account changes.",
+        ),
+        FLAGS: internal(
+            {
+                "flag": StringField(max_length=63, required=True, unique=True, filterable=True),
+                "default_value": JsonField(),
+                "rules": JsonField(),
+                "enabled": BooleanField(default=True),
+                "updated_by": UuidField(),
+            },
+            "Feature flag overrides set by admins (null: as the blueprint says).",
+            # Read before every request of a blueprint with flags; a change invalidates it.
+            cached=True,
         ),
     }
 

@@ -36,6 +36,7 @@ from pydantic import (
 )
 
 from bastion.blueprint.access import AuthSpec, RoleGrant
+from bastion.blueprint.flags import FlagSpec
 
 __all__ = [
     "FIELD_TYPES",
@@ -118,6 +119,9 @@ class _FieldBase(_Spec):
     """Roles that never see the field, nor filter, sort or search on it, nor write it."""
     read_only_for: list[str] = Field(default_factory=list)
     """Roles that may read the field but not write it."""
+    flag: str | None = None
+    """A boolean feature flag (see ``flags``): while it is off for a caller, the field is
+    hidden from them as ``hidden_from`` hides it."""
 
     @model_serializer(mode="wrap")
     def _serialize_with_type(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -359,6 +363,9 @@ class Resource(_Spec):
     """Bastion's own bookkeeping (tokens, keys): stored and migrated, never served."""
     cache: CacheSpec = Field(default_factory=lambda: CacheSpec())
     """Read caching of this resource's records and list pages (on by default)."""
+    flag: str | None = None
+    """A boolean feature flag (see ``flags``): while it is off for a caller, every
+    endpoint of the resource answers 404 to them, as if it did not exist."""
 
 
 class VersionChanges(_Spec):
@@ -400,6 +407,9 @@ class Blueprint(_Spec):
     api_versions: dict[str, ApiVersion] = Field(default_factory=dict)
     """The API versions served (``v1``, ``v2``, ...); none declared means just ``v1``,
     showing every field under its blueprint name."""
+    flags: dict[str, FlagSpec] = Field(default_factory=dict)
+    """Feature flags: name -> type, default and targeting rules (see
+    :mod:`bastion.blueprint.flags`); admins change them at runtime."""
     _source: str | None = PrivateAttr(default=None)
 
     @property

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from bastion.blueprint.access_rules import access_problems
 from bastion.blueprint.errors import BlueprintInvalid, BlueprintProblem, line_of
 from bastion.blueprint.field_rules import constraint_problems, default_problem
+from bastion.blueprint.flags import flag_problems
 from bastion.blueprint.identity import IDENTITY_RESOURCES, has_identity, with_identity
 from bastion.blueprint.listing_rules import listing_problems
 from bastion.blueprint.model import (
@@ -145,6 +146,8 @@ class _Checks:
         for path, message, hint in version_problems(self.blueprint):
             self.error(path, message, hint)
         for path, message, hint in listing_problems(self.blueprint):
+            self.error(path, message, hint)
+        for path, message, hint in flag_problems(self.blueprint):
             self.error(path, message, hint)
 
     # --- names ------------------------------------------------------------------------

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import os
 from pathlib import Path
 from typing import Any
 
 import typer
-import uvicorn
 
 from bastion.adapters.sql.migrations import (
     MigrationsPending,
@@ -20,6 +18,9 @@ from bastion.cli.common import BLUEPRINT_ARGUMENT, console, fail, read_blueprint
 from bastion.cli.progress import migration_progress
 from bastion.cli.server import run_server
 from bastion.core.errors import BastionError
+from bastion.ops.logging import uvicorn_log_config
+from bastion.ops.metrics_dir import prepare_multiprocess_dir, serve_metrics_port
+from bastion.settings import LogFormat, Settings
 
 HOST = typer.Option(None, help="Interface to listen on (default 127.0.0.1).", show_default=False)
 PORT = typer.Option(None, help="Port to listen on (default 8000).", show_default=False)
@@ -46,15 +47,26 @@ ALLOW_DESTRUCTIVE = typer.Option(
 )
 
 
-def _log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging set-up, with Bastion's own loggers printed beside its own."""
-    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    config["loggers"]["bastion"] = {
-        "handlers": ["default"],
-        "level": level.upper(),
-        "propagate": False,
-    }
-    return config
+def _log_config(settings: Settings) -> dict[str, Any]:
+    """uvicorn's logging set-up: its lines in Bastion's format, its access log off."""
+    return uvicorn_log_config(
+        level=settings.log_level,
+        levels=settings.log_levels,
+        json=settings.effective_log_format is LogFormat.JSON,
+    )
+
+
+def _prepare_metrics(settings: Settings) -> None:
+    """Workers share their metrics through one directory; an own port serves them added up."""
+    if not settings.metrics_enabled:
+        return
+    prepare_multiprocess_dir(settings.metrics_dir)
+    if settings.metrics_port is not None:
+        token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        try:
+            serve_metrics_port(settings.host, settings.metrics_port, token=token)
+        except OSError as exc:
+            fail(f"cannot serve metrics on {settings.host}:{settings.metrics_port}: {exc}")
 
 
 def serve(
@@ -113,4 +125,5 @@ def serve(
         f"serving [bold]{model.name}[/] ({len(model.resources)} resources) on "
         f"http://{settings.host}:{settings.port} with {settings.workers} worker(s)"
     )
-    run_server(settings, _log_config(settings.log_level))
+    _prepare_metrics(settings)
+    run_server(settings, _log_config(settings))

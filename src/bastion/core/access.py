@@ -16,9 +16,13 @@ GraphQL and anything else built on the service:
   query; ``read_only_for`` (and ``hidden_from``) stop a role writing it.
 - *scopes*: a token or API key narrowed to scopes (``orders:read``,
   ``orders:write``, ``*``) allows only those, whatever the roles.
+- *feature flags*: a resource behind a boolean flag (``flag:``) that is off
+  for the caller answers 404 as if it did not exist; a field behind one is
+  hidden as ``hidden_from`` hides it.
 
-Admins (role ``admin``) pass every rule but scopes. Bastion's internal
-resources are never reachable through the service.
+Admins (role ``admin``) pass every rule but scopes and feature flags (a flag
+is a product decision, not a permission: target admins with ``roles:
+[admin]``). Bastion's internal resources are never reachable through the service.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from bastion.blueprint.identity import TENANT_FIELD, TENANTS, USERS
 from bastion.core.aggregation import AggregateSpec
 from bastion.core.context import RequestContext
 from bastion.core.errors import FieldError, Forbidden, InvalidQuery, NotAuthenticated, NotFound
+from bastion.core.flags.board import CallerFlags, FlagBoard
 from bastion.core.ids import parse_id
 from bastion.core.query import Filter, QuerySpec
 
@@ -83,6 +88,10 @@ class _ResourceRules:
     read_only_for: dict[str, frozenset[str]]
     searchable: tuple[str, ...]
     internal: bool
+    flag: str | None
+    """The boolean flag the resource is behind, if any."""
+    flagged: tuple[tuple[str, str], ...]
+    """(field, flag) for every field behind a flag."""
 
 
 def _compile(name: str, resource: Resource) -> _ResourceRules:
@@ -101,6 +110,8 @@ def _compile(name: str, resource: Resource) -> _ResourceRules:
         read_only_for={n: frozenset(f.read_only_for) for n, f in resource.fields.items()},
         searchable=tuple(n for n, f in resource.fields.items() if f.searchable),
         internal=resource.internal,
+        flag=resource.flag,
+        flagged=tuple((n, f.flag) for n, f in resource.fields.items() if f.flag is not None),
     )
 
 
@@ -111,10 +122,15 @@ class AccessRules:
         blueprint: the served blueprint (identity resources included).
         open_by_default: whether resources without rules are open to anyone
             (development) instead of admin-only (production).
+        flags: the worker's feature flags; by default the blueprint's, as declared.
     """
 
-    def __init__(self, blueprint: Blueprint, *, open_by_default: bool) -> None:
+    def __init__(
+        self, blueprint: Blueprint, *, open_by_default: bool, flags: FlagBoard | None = None
+    ) -> None:
         self.open_by_default = open_by_default
+        self.flags = flags if flags is not None else FlagBoard(blueprint)
+        """The feature flags resources and fields may be behind."""
         self._rules = {name: _compile(name, r) for name, r in blueprint.resources.items()}
         self.targets: dict[str, dict[str, str]] = {
             name: {
@@ -136,6 +152,11 @@ class AccessRules:
             raise NotFound(f"there is no resource called {resource!r}")
         return rules
 
+    def flagged_fields(self, resource: str) -> tuple[tuple[str, str], ...]:
+        """(field, flag) for every field of ``resource`` behind a flag."""
+        rules = self._rules.get(resource)
+        return () if rules is None else rules.flagged
+
 
 class CallerAccess:
     """The access rules for one caller (see the module documentation)."""
@@ -149,12 +170,24 @@ class CallerAccess:
             roles.add(AUTHENTICATED)
         self.roles = frozenset(roles)
         self._hidden: dict[str, frozenset[str]] = {}
+        self._flags: CallerFlags | None = None
+
+    @property
+    def flags(self) -> CallerFlags:
+        """The feature flags as they apply to this caller (one snapshot per caller)."""
+        flags = self._flags
+        if flags is None:
+            flags = self._flags = self._all.flags.caller(self.ctx)
+        return flags
 
     # --- actions and rows ---------------------------------------------------------------
 
     def require(self, resource: str, action: Action) -> RowScope:
         """The rows ``action`` may touch; raise if the caller may not take it at all."""
         rules = self._all.rules(resource)
+        if rules.flag is not None and not self.flags.enabled(rules.flag):
+            # Off for this caller: as absent as an unknown resource, whatever their roles.
+            raise NotFound(f"there is no resource called {resource!r}")
         self._check_scope(resource, action)
         if self.is_admin:
             return _EVERY_ROW
@@ -229,21 +262,29 @@ class CallerAccess:
     # --- fields --------------------------------------------------------------------------
 
     def hidden(self, resource: str) -> frozenset[str]:
-        """Fields of ``resource`` the caller may not see or query."""
-        if self.is_admin:
-            return frozenset()
+        """Fields of ``resource`` the caller may not see or query (``hidden_from`` them,
+        or behind a flag that is off for them)."""
         # Asked once per record of a page: worked out once per resource and caller.
         hidden = self._hidden.get(resource)
         if hidden is None:
-            rules = self._all.rules(resource)
-            hidden = frozenset(n for n, roles in rules.hidden_from.items() if roles & self.roles)
+            if self.is_admin:
+                hidden = frozenset()
+                flagged = self._all.flagged_fields(resource)
+            else:
+                rules = self._all.rules(resource)
+                hidden = frozenset(
+                    n for n, roles in rules.hidden_from.items() if roles & self.roles
+                )
+                flagged = rules.flagged
+            if flagged:
+                hidden = hidden.union(n for n, flag in flagged if not self.flags.enabled(flag))
             self._hidden[resource] = hidden
         return hidden
 
     def unwritable(self, resource: str) -> frozenset[str]:
         """Fields of ``resource`` the caller may not write (hidden or read-only for them)."""
         if self.is_admin:
-            return frozenset()
+            return self.hidden(resource)
         rules = self._all.rules(resource)
         read_only = {n for n, roles in rules.read_only_for.items() if roles & self.roles}
         return self.hidden(resource) | read_only
@@ -310,8 +351,7 @@ class CallerAccess:
         self._check_names(resource, _query_names(spec), search=spec.search is not None)
         self._check_related_filters(resource, spec.filters)
         for name in spec.expand:
-            target = self._related(resource, name)
-            self.require(target, "read")
+            self._require_related(resource, name, "expand")
 
     def check_aggregate(self, resource: str, spec: AggregateSpec) -> None:
         """Refuse an aggregation over fields the caller may not read."""
@@ -324,12 +364,24 @@ class CallerAccess:
     def _check_related_filters(self, resource: str, filters: Iterable[Filter]) -> None:
         for flt in filters:
             if flt.via is not None:
-                target = self._related(resource, flt.via)
-                self.require(target, "read")
+                target = self._require_related(resource, flt.via, flt.via)
                 self._check_names(target, [flt.field], search=False, parameter=flt.via)
 
     def _related(self, resource: str, name: str) -> str:
         return self._all.targets[resource].get(name, resource)
+
+    def _require_related(self, resource: str, name: str, parameter: str) -> str:
+        """The resource the relation ``name`` leads to, once the caller may read it."""
+        target = self._related(resource, name)
+        try:
+            self.require(target, "read")
+        except NotFound:
+            # Its resource is behind a flag that is off for the caller: as absent as it is.
+            raise InvalidQuery(
+                f"there is no relation {name!r} you may query",
+                errors=(FieldError(parameter, f"{name} is not a relation you may query"),),
+            ) from None
+        return target
 
     def _check_names(
         self, resource: str, names: Iterable[str], *, search: bool, parameter: str | None = None

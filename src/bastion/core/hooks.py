@@ -17,6 +17,13 @@ raise :class:`~bastion.core.errors.Rejected`; after-hooks see a copy of the
 stored record (changing it stores nothing: write through ``event.records``).
 Both run in the same transaction as the change, so anything they write
 through ``event.records`` commits or rolls back with it.
+
+``event.flags`` answers the blueprint's feature flags for the caller::
+
+    @hooks.before_create("orders")
+    async def choose_the_flow(event: HookEvent) -> None:
+        if event.flags.enabled("express_checkout"):
+            event.record["flow"] = "express"
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from bastion.core.context import RequestContext
+from bastion.core.flags.board import CallerFlags, FlagBoard
 
 if TYPE_CHECKING:
     from bastion.core.records import TransactionRecords
@@ -67,6 +75,16 @@ class HookEvent:
     """Who asked, and the request's ids."""
     records: TransactionRecords
     """Read and write other records in the same transaction."""
+
+    @property
+    def flags(self) -> CallerFlags:
+        """The feature flags as they apply to the caller (``event.flags.enabled("x")``,
+        ``event.flags.value("theme")``): the worker's current values, overrides included."""
+        service = self.records.service
+        if service.access is not None:
+            return service.access.flags.caller(self.context)
+        # A service without access rules (scripts, tests): the blueprint's flags as declared.
+        return FlagBoard(service.blueprint).caller(self.context)
 
 
 HookFunction = Callable[[HookEvent], Awaitable[None] | None]

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from structlog.contextvars import bind_contextvars, reset_contextvars
 
 from bastion.ops.lifecycle import lifecycle
 
@@ -195,9 +196,12 @@ class ObservedRequests:
                     message["headers"] = [*message.get("headers", ()), (b"connection", b"close")]
             await send(message)
 
+        # Every line logged while serving the request carries its ids.
+        log_context = bind_contextvars(request_id=request_id, trace_id=trace_id)
         try:
             await self.app(scope, receive, send_observed)
         finally:
+            reset_contextvars(**log_context)
             context = state.get("context")
             finished = FinishedRequest(
                 method=method,

@@ -60,6 +60,7 @@ def test_schema_top_level_keys_are_those_of_a_blueprint_file() -> None:
         "routes",
         "auth",
         "api_versions",
+        "flags",
     }
 
 

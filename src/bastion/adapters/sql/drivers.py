@@ -24,6 +24,7 @@ import orjson
 from bastion.adapters.sql.pool import Pool
 from bastion.adapters.sql.sqlite_functions import json_contains
 from bastion.core.errors import StoreUnavailable
+from bastion.core.ports import PoolStats
 
 __all__ = ["Connection", "Driver", "PoolConfig", "PostgresDriver", "SqliteDriver"]
 
@@ -69,6 +70,10 @@ class Driver(Protocol):
 
     async def close(self) -> None:
         """Close every connection."""
+        ...
+
+    def pool_stats(self) -> PoolStats | None:
+        """The pool's state (``None`` while it is not open)."""
         ...
 
 
@@ -325,7 +330,9 @@ class SqliteDriver:
     when a read transaction would have to be upgraded.
     """
 
-    def __init__(self, path: str, config: PoolConfig) -> None:
+    def __init__(
+        self, path: str, config: PoolConfig, *, on_wait: Callable[[float], None] | None = None
+    ) -> None:
         self._path = path
         self._config = config
         self.busy_ms = int(config.busy_timeout * 1000)
@@ -333,7 +340,10 @@ class SqliteDriver:
         self.slow: dict[str, None] = {}
         """Statements whose last run took longer than the loop's budget: they run in a thread."""
         self._pool: Pool[_SqliteConnection] = Pool(
-            self._open, max_size=config.max_size, acquire_timeout=config.acquire_timeout
+            self._open,
+            max_size=config.max_size,
+            acquire_timeout=config.acquire_timeout,
+            on_wait=on_wait,
         )
         self._running: set[asyncio.Future[Any]] = set()
 
@@ -400,6 +410,10 @@ class SqliteDriver:
         """A connection; with ``write``, inside ``BEGIN IMMEDIATE`` … ``COMMIT``."""
         return _SqliteScope(self._pool, write)
 
+    def pool_stats(self) -> PoolStats | None:
+        """The pool's state."""
+        return self._pool.stats()
+
     async def close(self) -> None:
         """Close every connection (stopping the statements still running in threads)."""
         if self._running:
@@ -455,9 +469,12 @@ class PostgresDriver:
     closed instead of reused.
     """
 
-    def __init__(self, dsn: str, config: PoolConfig) -> None:
+    def __init__(
+        self, dsn: str, config: PoolConfig, *, on_wait: Callable[[float], None] | None = None
+    ) -> None:
         self._dsn = dsn
         self._config = config
+        self._on_wait = on_wait
         self._pool: Pool[asyncpg.Connection] | None = None
 
     async def _open(self) -> asyncpg.Connection:
@@ -482,6 +499,7 @@ class PostgresDriver:
             self._open,
             max_size=self._config.max_size,
             acquire_timeout=self._config.acquire_timeout,
+            on_wait=self._on_wait,
         )
         try:
             await pool.fill(max(self._config.min_size, 1))
@@ -496,6 +514,10 @@ class PostgresDriver:
         if self._pool is None:
             raise StoreUnavailable("the database pool is not open")
         return _PostgresScope(self._pool, write)
+
+    def pool_stats(self) -> PoolStats | None:
+        """The pool's state (``None`` while it is not open)."""
+        return self._pool.stats() if self._pool is not None else None
 
     async def close(self) -> None:
         """Close every connection."""

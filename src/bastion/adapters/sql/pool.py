@@ -4,7 +4,8 @@ Hot path: taking an idle connection and giving it back are a list pop and
 append, with no task, no lock and no timer. Only a request that finds every
 connection taken waits, on a future that the next connection given back
 completes, or that expires after the acquire timeout. (asyncpg's own pool
-starts a task for every acquire with a timeout and for every release.)
+starts a task for every acquire with a timeout and for every release.) Only
+that waiting path is timed for metrics (``on_wait``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 from bastion.core.errors import StoreUnavailable
+from bastion.core.ports import PoolStats
 
 __all__ = ["Pool"]
 
@@ -29,10 +31,17 @@ class Pool(Generic[C]):
         max_size: the most connections open at once.
         acquire_timeout: seconds a request waits for a connection before
             ``StoreUnavailable``.
+        on_wait: told the seconds each request that found every connection taken
+            waited (also when it gave up); requests served at once are not timed.
     """
 
     def __init__(
-        self, open: Callable[[], Awaitable[C]], *, max_size: int, acquire_timeout: float
+        self,
+        open: Callable[[], Awaitable[C]],
+        *,
+        max_size: int,
+        acquire_timeout: float,
+        on_wait: Callable[[float], None] | None = None,
     ) -> None:
         self._open = open
         self._max_size = max_size
@@ -43,6 +52,16 @@ class Pool(Generic[C]):
         """Every open connection, idle or taken."""
         self._opening = 0
         self._tasks: set[asyncio.Future[None]] = set()
+        self.on_wait = on_wait
+        self.waiting = 0
+        """Requests waiting for a connection now."""
+
+    def stats(self) -> PoolStats:
+        """Connections open, lent out and waited for, for metrics."""
+        size = len(self.opened)
+        return PoolStats(
+            size=size, in_use=size - len(self._idle), waiting=self.waiting, max_size=self._max_size
+        )
 
     async def fill(self, size: int) -> None:
         """Open connections until ``size`` are open."""
@@ -68,6 +87,8 @@ class Pool(Generic[C]):
         waiter: asyncio.Future[C] = loop.create_future()
         self._waiters.append(waiter)
         timer = loop.call_later(self._acquire_timeout, _expire, waiter)
+        started = loop.time()
+        self.waiting += 1
         try:
             return await waiter
         except TimeoutError as exc:
@@ -79,6 +100,9 @@ class Pool(Generic[C]):
             raise
         finally:
             timer.cancel()
+            self.waiting -= 1
+            if self.on_wait is not None:
+                self.on_wait(loop.time() - started)
 
     def give_back(self, conn: C) -> None:
         """Hand ``conn`` to the longest waiter, or keep it idle."""

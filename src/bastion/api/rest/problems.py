@@ -77,7 +77,8 @@ def problem_response(
 ) -> Response:
     """The ``application/problem+json`` response for ``problem``.
 
-    ``trace_id`` stays ``null`` until tracing is configured; ``request_id``
+    ``trace_id`` is the request's trace (its span's, or the incoming
+    ``traceparent``'s when tracing is off; ``null`` without either); ``request_id``
     matches the ``X-Request-ID`` response header, for support requests.
     """
     body: dict[str, Any] = {

@@ -109,7 +109,8 @@ def render_revision(
     revision = f"{number:04d}_{digest}"
     line = " ".join(message.replace('"""', "'''").replace("\\", "/").split())
     source = _TEMPLATE.format(
-        message=textwrap.fill(line, WIDTH) or "revision",
+        # The first line also holds the docstring's opening quotes.
+        message=textwrap.fill(line, WIDTH, initial_indent='"""')[3:] or "revision",
         revision=revision,
         down_revision=down_revision,
         imports=_imports(upgrade_code + downgrade_code),

@@ -1,4 +1,5 @@
-"""The admin API in the document: ``/v1/admin/*`` (accounts, invitations, audit, keys)."""
+"""The admin API in the document: ``/v1/admin/*`` (accounts, invitations, audit, keys,
+feature flags)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bastion.api.rest.openapi.auth_operations import (
 )
 from bastion.api.rest.openapi.auth_schemas import UUID_SCHEMA
 from bastion.api.rest.openapi.fields import Schema
+from bastion.api.rest.openapi.flag_paths import flag_paths
 
 __all__ = ["admin_paths"]
 
@@ -161,4 +163,4 @@ def _needing_admin(paths: dict[str, Schema]) -> dict[str, Schema]:
 
 def admin_paths() -> dict[str, Schema]:
     """The admin API's paths, each operation saying that it needs the admin role."""
-    return _needing_admin(_admin_operations())
+    return _needing_admin({**_admin_operations(), **flag_paths()})

@@ -46,7 +46,9 @@ class _Operations:
         return headers
 
     def operation(self, verb: str, summary: str, responses: Schema, *statuses: int) -> Schema:
-        for status in sorted({*statuses, *_ALWAYS}):
+        flag = self.view.resource.flag
+        # Behind a flag, every operation answers 404 to callers the flag is off for.
+        for status in sorted({*statuses, *_ALWAYS, *((404,) if flag else ())}):
             responses[str(status)] = problem_ref(status)
         operation: Schema = {
             "tags": [self.name],
@@ -54,6 +56,10 @@ class _Operations:
             "summary": summary,
             "responses": responses,
         }
+        if flag:
+            operation["description"] = (
+                f"Behind the feature flag `{flag}`: answers 404 to callers it is off for."
+            )
         if self.api.deprecated:
             operation["deprecated"] = True
         return operation

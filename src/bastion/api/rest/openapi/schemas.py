@@ -74,7 +74,10 @@ def _record(view: ResourceView) -> Schema:
     properties = dict(SYSTEM_SCHEMAS)
     for name, field in view.readable.items():
         properties[name] = field_schema(field, mode="read")
-    schema: Schema = {"type": "object", "properties": properties, "required": list(properties)}
+    # A field behind a feature flag is left out while the flag is off for the caller.
+    flagged = {name for name, field in view.readable.items() if field.flag is not None}
+    required = [name for name in properties if name not in flagged]
+    schema: Schema = {"type": "object", "properties": properties, "required": required}
     if view.resource.description:
         schema["description"] = view.resource.description
     return schema

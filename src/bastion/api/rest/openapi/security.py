@@ -15,6 +15,7 @@ from __future__ import annotations
 from bastion.api.rest.openapi.auth_paths import auth_paths, auth_tags
 from bastion.api.rest.openapi.auth_schemas import auth_schemas
 from bastion.api.rest.openapi.fields import Schema
+from bastion.api.rest.openapi.flag_paths import flag_schemas
 from bastion.api.rest.openapi.responses import problem_ref
 from bastion.api.rest.openapi.views import api_views
 from bastion.blueprint import Blueprint, Resource
@@ -141,6 +142,7 @@ def add_security(document: Schema, blueprint: Blueprint) -> Schema:
                         _secure(item[method], operation_security(name, view.resource, action))
     if has_identity(blueprint):
         components.setdefault("schemas", {}).update(auth_schemas())
+        components["schemas"].update(flag_schemas())
         paths.update(auth_paths())
         document.setdefault("tags", []).extend(auth_tags())
     return document
