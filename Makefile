@@ -38,12 +38,15 @@ FUZZ_EXAMPLES ?= 300
 fuzz: $(DEV_STAMP) ## Fuzz the API against its OpenAPI document (schemathesis, large budget; not in `make test`)
 	BASTION_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -n 2 -q -p no:cacheprovider tests/e2e/test_schemathesis.py
 
-.PHONY: bench bench-scale bench-tokens
+.PHONY: bench bench-scale bench-tokens bench-ops
 bench: $(STAMP) ## Benchmark Bastion against the references in bench/ (~25 min; writes docs/benchmarks.md)
 	$(BIN)/python bench/run.py bench --invoked-as "make bench"
 
 bench-tokens: $(STAMP) ## Access-token verification per request against PyJWT directly (seconds)
 	$(BIN)/python bench/tokens.py
+
+bench-ops: $(STAMP) ## Cost per request of metrics, the access log and tracing, against none (seconds)
+	$(BIN)/python bench/operations.py
 
 bench-scale: $(STAMP) ## Get/list latency at 10k and 1M rows, deep cursor pages (BENCH_SCALE_10M=1 adds 10M)
 	$(BIN)/python bench/run.py scale --invoked-as "make bench-scale"

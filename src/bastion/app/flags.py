@@ -120,7 +120,6 @@ def _cache_generation(store: CachingStore) -> Callable[[], Hashable | None]:
         cache.begin_read()  # catch up with the feed (SQLite: data_version)
         if not cache.caches(FLAGS):
             return None
-        # RecordCache offers no public accessor of a resource's generation yet.
-        return cache._local.generations((FLAGS,))
+        return cache.generation(FLAGS)
 
     return generation

@@ -104,6 +104,11 @@ class RecordCache:
         """Whether reads of ``resource`` may use the cache right now."""
         return resource in self._ttl and self.feed.live
 
+    def generation(self, resource: str) -> tuple[int, ...]:
+        """Where ``resource`` stands in this worker's cache: it changes whenever a commit
+        to ``resource`` (this worker's, or one the feed reported) retires its entries."""
+        return self._local.generations((resource,))
+
     def begin_read(self) -> None:
         """Catch up with the feed before a read-only unit of work."""
         self.feed.poll()
