@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-__all__ = ["bastion_script", "clean_environment", "free_port"]
+__all__ = ["bastion_script", "clean_environment", "free_port", "stop_server"]
 
 
 def bastion_script() -> str:
@@ -39,3 +42,19 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def stop_server(process: subprocess.Popen[bytes], *, patience: float = 15.0) -> None:
+    """Stop a ``bastion serve`` started with ``start_new_session=True``, workers included.
+
+    SIGTERM first (a graceful stop); then SIGKILL to its whole process group, so no
+    worker process outlives the test still listening on its port.
+    """
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(patience)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    if process.poll() is None:
+        process.wait(10)

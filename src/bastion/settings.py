@@ -160,8 +160,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     """Level of every logger without an entry in ``log_levels``."""
     log_levels: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
-    """Level per logger (module), e.g. ``{"bastion.sql": "DEBUG", "uvicorn.error": "WARNING"}``
-    (JSON) or ``bastion.sql=DEBUG,uvicorn.error=WARNING``."""
+    """Level per logger (module), e.g. ``{"bastion.access": "WARNING", "uvicorn.error": "INFO"}``
+    (JSON) or ``bastion.access=WARNING,uvicorn.error=INFO``."""
     log_format: LogFormat = LogFormat.AUTO
     """``json`` (one object per line), ``console`` (readable) or ``auto``: JSON in
     production, console in development."""
@@ -174,6 +174,9 @@ class Settings(BaseSettings):
     """When set, ``/metrics`` answers only ``Authorization: Bearer <token>``."""
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     """Serve metrics on this port instead of the API's (``/metrics`` on the API port is off)."""
+    metrics_host: str | None = None
+    """Interface the metrics port listens on; defaults to ``host``. With the API on
+    ``0.0.0.0``, e.g. the address of a network only monitoring reaches."""
     metrics_dir: Path | None = None
     """Where worker processes share metric files (Prometheus multiprocess mode); ``serve``
     makes a fresh private directory when unset."""
@@ -213,7 +216,7 @@ class Settings(BaseSettings):
                 name, sep, level = pair.partition("=")
                 if not sep or not name.strip() or not level.strip():
                     raise ValueError(
-                        f"{pair!r} is not logger=LEVEL; write e.g. bastion.sql=DEBUG,uvicorn=INFO"
+                        f"{pair!r} is not logger=LEVEL; e.g. bastion.access=WARNING,uvicorn=INFO"
                     )
                 parsed[name.strip()] = level.strip()
             return parsed

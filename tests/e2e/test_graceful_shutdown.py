@@ -9,6 +9,7 @@ the workers one by one (a rolling restart).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import subprocess
 import textwrap
@@ -21,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from process_support import bastion_script, clean_environment, free_port
+from process_support import bastion_script, clean_environment, free_port, stop_server
 
 STARTUP_SECONDS = 30.0
 
@@ -78,15 +79,14 @@ def serving(tmp_path: Path, *args: str, **settings: str) -> Iterator[Served]:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its workers in its process group, to stop them all
         )
     served = Served(process, f"http://127.0.0.1:{port}", log_path)
     try:
         _wait_ready(served)
         yield served
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+        stop_server(process)
 
 
 def _wait_ready(served: Served) -> None:
@@ -178,23 +178,89 @@ async def test_a_rolling_restart_under_load_drops_no_request(tmp_path: Path) -> 
         assert await _wait_exit(served.process, 20) == 0, served.log.read_text()
 
 
-async def test_max_requests_recycles_the_worker_without_stopping_the_service(
+async def _load_until(
+    client: httpx.AsyncClient, stop: asyncio.Event, statuses: list[int], failures: list[str]
+) -> set[int]:
+    """Send short requests one after another until ``stop``; the pids that answered."""
+    pids = set()
+    while not stop.is_set():
+        try:
+            response = await client.get("/slow", params={"seconds": "0.01"})
+        except httpx.TransportError as exc:
+            failures.append(repr(exc))
+            continue
+        statuses.append(response.status_code)
+        pids.add(response.json()["pid"])
+    return pids
+
+
+async def _count_reaches(statuses: list[int], count: int) -> None:
+    while len(statuses) < count:  # noqa: ASYNC110 (the load tasks append; nothing to signal)
+        await asyncio.sleep(0.1)
+
+
+async def test_sigterm_to_a_pool_of_workers_keeps_serving_through_the_grace_period(
     tmp_path: Path,
 ) -> None:
-    with serving(tmp_path, "--max-requests", "20") as served:
-        pids = set()
-        served_count = 0
-        deadline = time.monotonic() + 30
+    with serving(tmp_path, "--workers", "2", shutdown_grace_seconds="2") as served:
+        async with httpx.AsyncClient(base_url=served.base_url, timeout=30) as client:
+            in_flight = [
+                asyncio.create_task(client.get("/slow", params={"seconds": "2.5"}))
+                for _ in range(40)
+            ]
+            await asyncio.sleep(0.5)
+            statuses: list[int] = []
+            failures: list[str] = []
+            stop = asyncio.Event()
+            load = [asyncio.create_task(_load_until(client, stop, statuses, failures))
+                    for _ in range(8)]  # fmt: skip
+            served.process.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.3)
+            async with httpx.AsyncClient(base_url=served.base_url, timeout=5) as probe:
+                assert (await probe.get("/readyz")).status_code == 503
+            # Well inside the grace period: every worker still takes new requests.
+            await asyncio.sleep(1.0)
+            stop.set()
+            await asyncio.gather(*load)
+            responses = await asyncio.gather(*in_flight)
+        assert failures == []
+        assert len(statuses) > 20
+        assert set(statuses) == {200}
+        assert [r.status_code for r in responses] == [200] * 40
+        assert await _wait_exit(served.process, 20) == 0, served.log.read_text()
+
+
+async def test_max_requests_recycles_workers_under_load_without_dropping_a_request(
+    tmp_path: Path,
+) -> None:
+    with serving(tmp_path, "--workers", "2", "--max-requests", "40") as served:
+        statuses: list[int] = []
+        failures: list[str] = []
+        stop = asyncio.Event()
         async with httpx.AsyncClient(base_url=served.base_url, timeout=20) as client:
-            while len(pids) < 2 and time.monotonic() < deadline:
-                try:
-                    response = await client.get("/slow", params={"seconds": "0.01"})
-                except httpx.TransportError:
-                    # The recycled worker closed a kept-alive connection: a new one is served.
-                    response = await client.get("/slow", params={"seconds": "0.01"})
+            load = [asyncio.create_task(_load_until(client, stop, statuses, failures))
+                    for _ in range(8)]  # fmt: skip
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_count_reaches(statuses, 160), 30)
+            stop.set()
+            pids = set().union(*await asyncio.gather(*load))
+        assert failures == []
+        assert set(statuses) == {200}
+        assert len(statuses) >= 160
+        # 160 requests over two workers recycled every 40: at least 3 workers took part.
+        assert len(pids) >= 3, pids
+        assert served.process.poll() is None
+
+
+async def test_max_requests_recycles_a_single_worker_without_stopping_the_service(
+    tmp_path: Path,
+) -> None:
+    with serving(tmp_path, "--max-requests", "10") as served:
+        pids = set()
+        async with httpx.AsyncClient(base_url=served.base_url, timeout=20) as client:
+            for _ in range(15):
+                response = await client.get("/slow", params={"seconds": "0.01"})
                 assert response.status_code == 200
-                served_count += 1
                 pids.add(response.json()["pid"])
-        assert len(pids) == 2, "the worker was never recycled"
-        assert served_count >= 20
+        assert len(pids) == 2, "the worker was not recycled after 10 requests"
         assert served.process.poll() is None

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from process_support import bastion_script, clean_environment, free_port
+from process_support import bastion_script, clean_environment, free_port, stop_server
 
 STARTUP_SECONDS = 30.0
 TOKEN = "scrape-token-for-the-test"
@@ -80,6 +80,7 @@ def serving(tmp_path: Path, metrics_dir: Path) -> Iterator[Served]:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its workers in its process group, to stop them all
         )
     served = Served(
         process, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}/metrics", log_path
@@ -88,13 +89,7 @@ def serving(tmp_path: Path, metrics_dir: Path) -> Iterator[Served]:
         _wait_ready(served)
         yield served
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        stop_server(process)
 
 
 def _wait_ready(served: Served) -> None:

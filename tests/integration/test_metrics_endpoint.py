@@ -152,7 +152,10 @@ async def test_metrics_token_opens_the_scrape_and_leaves_api_credentials_alone(
         scraped = await client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
         # The metrics token is no API credential, and API requests are still authenticated.
         api = await client.get("/v1/notes", headers={"Authorization": f"Bearer {TOKEN}"})
+        again = await client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert scraped.status_code == 200
+    # The first scrape is counted under its route, like any request with a token or not.
+    assert requests_by_route(samples(again.text))[("GET", "/metrics", "2xx")] == 1
     assert value(samples(scraped.text), "bastion_http_requests_in_flight") == 1
     assert api.status_code == 401
     assert api.headers["www-authenticate"].startswith('Bearer realm="bastion"')

@@ -42,7 +42,7 @@ from bastion.api.rest import (
 from bastion.api.rest.openapi import DocumentLimits, build_openapi, openapi_routes
 from bastion.api.rest.versions import VersionedEndpoint, version_views
 from bastion.app.caching import cached_store
-from bastion.app.draining import drain_on_sigterm
+from bastion.app.draining import WorkerControl
 from bastion.app.extensions import load_reference
 from bastion.app.flags import FlagsWiring, build_flags
 from bastion.app.identity import IdentityWiring, build_identity
@@ -103,6 +103,7 @@ class BastionApp:
         self.flags = flags
         self._started = False
         self._start_lock = asyncio.Lock()
+        self._control: WorkerControl | None = None
         middleware = operations.middleware(routes, list(blueprint.resources))
         middleware.append(Middleware(ProblemMiddleware))
         if settings.cors_origins:
@@ -160,16 +161,23 @@ class BastionApp:
     @asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         await self.start()
-        restore_signals = drain_on_sigterm(
-            grace=self.settings.shutdown_grace_seconds, lifecycle=lifecycle
+        self._control = WorkerControl.attach(
+            grace=self.settings.shutdown_grace_seconds,
+            lifecycle=lifecycle,
+            max_requests=self.settings.max_requests,
+            max_requests_jitter=self.settings.max_requests_jitter,
         )
         try:
             yield
         finally:
-            restore_signals()
+            if self._control is not None:
+                self._control.detach()
+                self._control = None
             await self.stop()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._control is not None and scope["type"] == "http":
+            self._control.request_started()
         if scope["type"] == "http" and not self._started:
             # Mounted inside another application: its lifespan never reached us.
             try:

@@ -48,7 +48,9 @@ class MetricsCredentials:
             kept = [(name, value) for name, value in headers if name != b"authorization"]
             if len(kept) != len(headers):
                 given = next(value for name, value in headers if name == b"authorization")
-                scope = {**scope, "headers": kept}
+                # In place, not a copy: the layers outside read what routing writes into
+                # this scope (the route template of the request's metrics and log line).
+                scope["headers"] = kept
                 scope.setdefault("state", {})[_CREDENTIALS] = given.decode("latin-1")
         await self.app(scope, receive, send)
 

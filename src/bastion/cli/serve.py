@@ -63,10 +63,11 @@ def _prepare_metrics(settings: Settings) -> None:
     prepare_multiprocess_dir(settings.metrics_dir)
     if settings.metrics_port is not None:
         token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        host = settings.metrics_host or settings.host
         try:
-            serve_metrics_port(settings.host, settings.metrics_port, token=token)
+            serve_metrics_port(host, settings.metrics_port, token=token)
         except OSError as exc:
-            fail(f"cannot serve metrics on {settings.host}:{settings.metrics_port}: {exc}")
+            fail(f"cannot serve metrics on {host}:{settings.metrics_port}: {exc}")
 
 
 def serve(
@@ -121,6 +122,10 @@ def serve(
         fail(exc.detail)
     # Workers are separate processes: they read the blueprint path from the environment.
     os.environ["BASTION_BLUEPRINT"] = str(path.resolve())
+    # Each worker counts its own requests towards recycling.
+    if settings.max_requests is not None:
+        os.environ["BASTION_MAX_REQUESTS"] = str(settings.max_requests)
+        os.environ["BASTION_MAX_REQUESTS_JITTER"] = str(settings.max_requests_jitter)
     console.print(
         f"serving [bold]{model.name}[/] ({len(model.resources)} resources) on "
         f"http://{settings.host}:{settings.port} with {settings.workers} worker(s)"

@@ -1,7 +1,8 @@
 """Running uvicorn for ``bastion serve``: one worker in process, or a supervised pool.
 
 The pool is uvicorn's own supervisor: it restarts a worker that exits (after
-``--max-requests``, or a crash), replaces workers one at a time on SIGHUP
+``--max-requests``, which the worker counts itself so it can close without
+dropping a request, or a crash), replaces workers one at a time on SIGHUP
 (a rolling restart: each new worker is ready before the old one drains),
 and on SIGTERM asks every worker to drain and waits for them. With
 ``--max-requests`` a single worker is supervised too, so recycling it does
@@ -41,8 +42,6 @@ def server_config(settings: Settings, log_config: dict[str, Any]) -> uvicorn.Con
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout_seconds),
-        limit_max_requests=settings.max_requests,
-        limit_max_requests_jitter=settings.max_requests_jitter,
     )
 
 

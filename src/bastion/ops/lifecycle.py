@@ -1,4 +1,4 @@
-"""The worker's place in its life: serving, or draining before it stops.
+"""The worker's place in its life: serving, draining before it stops, or recycling.
 
 One per process: the server's signal handler flips it on SIGTERM, and
 ``/readyz`` reads it, so a load balancer stops sending traffic while the
@@ -17,6 +17,7 @@ class Lifecycle:
 
     def __init__(self) -> None:
         self._draining_since: float | None = None
+        self._recycling = False
 
     @property
     def draining(self) -> bool:
@@ -28,9 +29,20 @@ class Lifecycle:
         if self._draining_since is None:
             self._draining_since = time.monotonic()
 
+    def start_recycling(self) -> None:
+        """The worker ends for a fresh one (``max_requests``): it stays ready, but
+        clients should not keep their connections to it."""
+        self._recycling = True
+
+    @property
+    def closing_connections(self) -> bool:
+        """Whether responses should carry ``Connection: close`` (draining or recycling)."""
+        return self._recycling or self._draining_since is not None
+
     def reset(self) -> None:
         """Serving again (a new server in the same process, tests)."""
         self._draining_since = None
+        self._recycling = False
 
 
 lifecycle = Lifecycle()

@@ -342,7 +342,7 @@ def configure_logging(
 
     Args:
         level: the root logger's level (``INFO``).
-        levels: levels per logger, e.g. ``{"bastion.sql": "DEBUG"}``.
+        levels: levels per logger, e.g. ``{"bastion.access": "WARNING"}``.
         json: one JSON object per line; else a readable line (coloured on a terminal).
         redact: more field names whose values are secrets (the blueprint's
             :func:`secret_field_names`), besides the built-in ones.

@@ -60,6 +60,8 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 """Methods labelled as themselves; any other is ``other`` (clients choose methods freely)."""
 
 _HTTP_LABELS = ("method", "route", "status_class")
+TOKEN_ROUTE = "/v1/auth/token"
+"""The sign-in endpoint: its 400s (wrong password, bad refresh token) are auth failures."""
 _Labels = Mapping[str, str]
 
 
@@ -109,7 +111,8 @@ class RequestMetrics:
         refusals = None
         if status == 429:
             refusals = self._rejections.labels(route)
-        elif status == 401:
+        elif status == 401 or (status == 400 and route == TOKEN_ROUTE):
+            # A refused sign-in is a 400 (OAuth 2.0's invalid_grant), not a 401.
             refusals = self._auth_failures.labels(route)
         return self._requests.labels(*labels), self._duration.labels(*labels), refusals
 

@@ -190,7 +190,7 @@ class ObservedRequests:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                if lifecycle.draining:
+                if lifecycle.closing_connections:
                     # Clients drop this kept-alive connection now, rather than reuse it
                     # as the worker closes it at the end of its grace period.
                     message["headers"] = [*message.get("headers", ()), (b"connection", b"close")]

@@ -24,6 +24,7 @@ type, not its message (driver messages can quote the data).
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -58,9 +59,62 @@ _PROPAGATOR = TraceContextTextMapPropagator()
 _CLIENT_SPAN_MARK = "db.system.name"
 
 
+log = logging.getLogger("bastion.tracing")
+
+
 def sdk_disabled() -> bool:
     """Whether ``OTEL_SDK_DISABLED=true`` turns every OpenTelemetry signal off."""
     return os.environ.get(OTEL_SDK_DISABLED, "").strip().lower() == "true"
+
+
+def configured_exporters() -> list[SpanExporter]:
+    """The exporters ``OTEL_TRACES_EXPORTER`` names (comma-separated; default ``otlp``).
+
+    ``otlp`` sends OTLP over HTTP/protobuf (``OTEL_EXPORTER_OTLP_*``); ``console``
+    prints each span as JSON on standard output; ``none`` exports nothing (trace
+    ids still reach logs and problem documents). ``OTEL_EXPORTER_OTLP_PROTOCOL=grpc``
+    needs the ``opentelemetry-exporter-otlp-proto-grpc`` package, which Bastion does
+    not install: without it, Bastion says so and uses HTTP.
+    """
+    names = os.environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() or "otlp"
+    exporters: list[SpanExporter] = []
+    for name in (part.strip() for part in names.split(",")):
+        if name == "none":
+            continue
+        if name == "console":
+            from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+            exporters.append(ConsoleSpanExporter())
+        elif name == "otlp":
+            exporters.append(_otlp_exporter())
+        else:
+            log.warning(
+                "OTEL_TRACES_EXPORTER=%s is not one Bastion knows (otlp, console, none); ignored",
+                name,
+            )
+    return exporters
+
+
+def _otlp_exporter() -> SpanExporter:
+    protocol = os.environ.get(
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "")
+    ).strip()
+    if protocol == "grpc":
+        try:
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # type: ignore[import-not-found]
+                OTLPSpanExporter as GrpcSpanExporter,
+            )
+        except ImportError:
+            log.warning(
+                "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs `pip install "
+                "opentelemetry-exporter-otlp-proto-grpc`; exporting OTLP over HTTP instead"
+            )
+        else:
+            exporter: SpanExporter = GrpcSpanExporter()
+            return exporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter()
 
 
 class Tracing:
@@ -80,12 +134,11 @@ class Tracing:
         resource = Resource.create({} if named else {SERVICE_NAME: service_name})
         self.provider = TracerProvider(resource=resource)
         """The SDK provider of this application's spans (its sampler, processors, resource)."""
-        if exporter is None:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-            self.provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-        else:
+        if exporter is not None:
             self.provider.add_span_processor(SimpleSpanProcessor(exporter))
+        else:
+            for configured in configured_exporters():
+                self.provider.add_span_processor(BatchSpanProcessor(configured))
         self._tracer = self.provider.get_tracer("bastion")
         _instrument_libraries()
 

@@ -47,6 +47,8 @@ def test_observer_counts_by_method_route_template_and_status_class() -> None:
         ("POST", "/v1/notes", 201),
         ("POST", "/v1/notes", 429),
         ("GET", "/v1/auth/me", 401),
+        ("POST", "/v1/auth/token", 400),
+        ("POST", "/v1/notes", 400),
         ("BREW", "unmatched", 405),
     ]
     for method, _, _ in script:
@@ -62,12 +64,15 @@ def test_observer_counts_by_method_route_template_and_status_class() -> None:
     assert requests("GET", "/v1/notes/{id}", "2xx") == 2
     assert requests("GET", "/v1/notes/{id}", "4xx") == 1
     assert requests("POST", "/v1/notes", "2xx") == 1
-    assert requests("POST", "/v1/notes", "4xx") == 1
+    assert requests("POST", "/v1/notes", "4xx") == 2
     assert requests("other", "unmatched", "4xx") == 1
     assert requests("BREW", "unmatched", "4xx") is None
     assert sample(metrics, "bastion_http_requests_in_flight") == 0
     assert sample(metrics, "bastion_rate_limit_rejections_total", route="/v1/notes") == 1
     assert sample(metrics, "bastion_auth_failures_total", route="/v1/auth/me") == 1
+    # A refused sign-in answers 400 (invalid_grant); a 400 elsewhere is no auth failure.
+    assert sample(metrics, "bastion_auth_failures_total", route="/v1/auth/token") == 1
+    assert sample(metrics, "bastion_auth_failures_total", route="/v1/notes") is None
     get_ok = {"method": "GET", "route": "/v1/notes/{id}", "status_class": "2xx"}
     name = "bastion_http_request_duration_seconds"
     assert sample(metrics, f"{name}_bucket", le="0.0025", **get_ok) == 0

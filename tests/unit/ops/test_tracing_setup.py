@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from bastion.core.ports import MemoryTelemetry
 from bastion.ops.requests import RouteTemplates
-from bastion.ops.tracing import Tracing, sdk_disabled
+from bastion.ops.tracing import Tracing, configured_exporters, sdk_disabled
 
 
 def _service_name(tracing: Tracing) -> object:
@@ -112,3 +112,27 @@ async def test_mounted_in_a_traced_application_the_request_span_nests_under_its_
     assert server.name == "GET /hello/{name}"
     assert server.parent is not None
     assert server.parent.span_id == outer.context.span_id
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        (None, ["OTLPSpanExporter"]),
+        ("otlp", ["OTLPSpanExporter"]),
+        ("console", ["ConsoleSpanExporter"]),
+        ("none", []),
+        ("console,otlp", ["ConsoleSpanExporter", "OTLPSpanExporter"]),
+        ("zipkin", []),
+    ],
+)
+def test_the_exporters_are_the_ones_otel_traces_exporter_names(
+    monkeypatch: pytest.MonkeyPatch, setting: str | None, expected: list[str]
+) -> None:
+    if setting is None:
+        monkeypatch.delenv("OTEL_TRACES_EXPORTER", raising=False)
+    else:
+        monkeypatch.setenv("OTEL_TRACES_EXPORTER", setting)
+    exporters = configured_exporters()
+    assert [type(exporter).__name__ for exporter in exporters] == expected
+    for exporter in exporters:
+        exporter.shutdown()
