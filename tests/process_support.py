@@ -9,11 +9,13 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
-__all__ = ["bastion_script", "clean_environment", "free_port", "stop_server"]
+__all__ = ["bastion_script", "clean_environment", "free_port", "stop_server", "wait_ready"]
 
 
 def bastion_script() -> str:
@@ -58,3 +60,21 @@ def stop_server(process: subprocess.Popen[bytes], *, patience: float = 15.0) -> 
         os.killpg(process.pid, signal.SIGKILL)
     if process.poll() is None:
         process.wait(10)
+
+
+def wait_ready(
+    process: subprocess.Popen[bytes], base_url: str, log: Path, *, patience: float = 30.0
+) -> None:
+    """Wait until the server at ``base_url`` answers ``/readyz`` with 200; fail the test,
+    with the server's log, if it exits or does not get there within ``patience`` seconds."""
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"bastion serve exited early:\n{log.read_text()}")
+        try:
+            if httpx.get(base_url + "/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"bastion serve did not become ready:\n{log.read_text()}")

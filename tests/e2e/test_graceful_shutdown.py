@@ -20,11 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
 
-from process_support import bastion_script, clean_environment, free_port, stop_server
-
-STARTUP_SECONDS = 30.0
+from process_support import (
+    bastion_script,
+    clean_environment,
+    free_port,
+    stop_server,
+    wait_ready,
+)
 
 BLUEPRINT = """\
 version: 1
@@ -83,24 +86,10 @@ def serving(tmp_path: Path, *args: str, **settings: str) -> Iterator[Served]:
         )
     served = Served(process, f"http://127.0.0.1:{port}", log_path)
     try:
-        _wait_ready(served)
+        wait_ready(process, served.base_url, log_path)
         yield served
     finally:
         stop_server(process)
-
-
-def _wait_ready(served: Served) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if served.process.poll() is not None:
-            pytest.fail(f"bastion serve exited early:\n{served.log.read_text()}")
-        try:
-            if httpx.get(served.base_url + "/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"bastion serve did not become ready:\n{served.log.read_text()}")
 
 
 async def _wait_exit(process: subprocess.Popen[bytes], seconds: float) -> int | None:

@@ -17,12 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from process_support import bastion_script, clean_environment, free_port, stop_server
+from process_support import (
+    bastion_script,
+    clean_environment,
+    free_port,
+    stop_server,
+    wait_ready,
+)
 
-STARTUP_SECONDS = 30.0
 TOKEN = "scrape-token-for-the-test"
 
 BLUEPRINT = """\
@@ -86,24 +90,10 @@ def serving(tmp_path: Path, metrics_dir: Path) -> Iterator[Served]:
         process, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}/metrics", log_path
     )
     try:
-        _wait_ready(served)
+        wait_ready(process, served.base_url, log_path)
         yield served
     finally:
         stop_server(process)
-
-
-def _wait_ready(served: Served) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if served.process.poll() is not None:
-            pytest.fail(f"bastion serve exited early:\n{served.log.read_text()}")
-        try:
-            if httpx.get(served.base_url + "/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"bastion serve did not become ready:\n{served.log.read_text()}")
 
 
 def _spread_requests(served: Served, workers: int) -> tuple[dict[int, int], int]:

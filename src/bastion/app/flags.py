@@ -22,9 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from openfeature import api
-from openfeature.provider.no_op_provider import NoOpProvider
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
@@ -36,8 +35,11 @@ from bastion.core.flags import FlagBoard, FlagSync
 from bastion.core.flags.admin import FlagAdmin
 from bastion.core.ports import Store
 from bastion.core.records import RecordService
-from bastion.ops.flags import BastionProvider, FlagRefresh
+from bastion.ops.flag_refresh import FlagRefresh
 from bastion.settings import Settings
+
+if TYPE_CHECKING:
+    from bastion.ops.flags import BastionProvider
 
 __all__ = ["FlagsWiring", "build_flags"]
 
@@ -59,20 +61,34 @@ class FlagsWiring:
     board: FlagBoard
     sync: FlagSync
     admin: FlagAdmin
-    provider: BastionProvider
     domain: str
     routes: list[BaseRoute] = field(default_factory=list)
     middleware: list[Middleware] = field(default_factory=list)
+    provider: BastionProvider | None = None
+    """Registered with OpenFeature while the application runs, when it declares flags
+    (without flags, the OpenFeature SDK is not even imported: a worker's memory)."""
 
     async def start(self) -> None:
         """Read the overrides (the declared flags stay if the database is down) and
         register the provider with OpenFeature."""
         await self.sync.refresh(force=True)
+        if not self.board.declared:
+            return
+        from openfeature import api
+
+        from bastion.ops.flags import BastionProvider
+
+        self.provider = BastionProvider(self.board, name=f"bastion:{self.domain}")
         api.set_provider_and_wait(self.provider)
         api.set_provider_and_wait(self.provider, self.domain)
 
     async def stop(self) -> None:
         """Unregister the provider (where another application has not replaced it)."""
+        if self.provider is None:
+            return
+        from openfeature import api
+        from openfeature.provider.no_op_provider import NoOpProvider
+
         for domain in (None, self.domain):
             if api.get_client(domain).provider is self.provider:
                 if domain is None:
@@ -97,13 +113,11 @@ def build_flags(
     changes = _cache_generation(store) if isinstance(store, CachingStore) else None
     sync = FlagSync(board, store, interval=settings.flags_refresh_seconds, changes=changes)
     admin = FlagAdmin(service, board, sync)
-    provider = BastionProvider(board, name=f"bastion:{blueprint.name}")
     middleware = [Middleware(FlagRefresh, sync=sync)] if board.declared else []
     return FlagsWiring(
         board=board,
         sync=sync,
         admin=admin,
-        provider=provider,
         domain=blueprint.name,
         routes=flag_routes(admin),
         middleware=middleware,

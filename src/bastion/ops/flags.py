@@ -35,12 +35,11 @@ from openfeature.evaluation_context import EvaluationContext, EvaluationContextA
 from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import FlagResolutionDetails, FlagValueType, Reason
 from openfeature.provider import AbstractProvider, Metadata
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bastion.core.context import RequestContext
-from bastion.core.flags import Evaluation, FlagBoard, FlagSync, Subject, UnknownFlag
+from bastion.core.flags import Evaluation, FlagBoard, Subject, UnknownFlag
 
-__all__ = ["BastionProvider", "FlagRefresh", "evaluation_context_for", "subject_of"]
+__all__ = ["BastionProvider", "evaluation_context_for", "subject_of"]
 
 _T = TypeVar("_T")
 
@@ -190,20 +189,3 @@ def _integer(value: object) -> int | None:
 
 def _never(value: object) -> None:
     return None
-
-
-class FlagRefresh:
-    """ASGI middleware: brings the worker's flags up to date before each HTTP request.
-
-    Installed only when the blueprint declares flags (see :mod:`bastion.core.flags.sync`
-    for what a refresh costs).
-    """
-
-    def __init__(self, app: ASGIApp, *, sync: FlagSync) -> None:
-        self.app = app
-        self.sync = sync
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            await self.sync.refresh()
-        await self.app(scope, receive, send)

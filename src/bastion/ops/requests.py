@@ -10,7 +10,6 @@ when it starts and how it ended. Route labels are templates
 
 from __future__ import annotations
 
-import random
 import re
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -21,6 +20,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.contextvars import bind_contextvars, reset_contextvars
 
+from bastion.core.ids import request_id_or_new
 from bastion.ops.lifecycle import lifecycle
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
 UNMATCHED_ROUTE = "unmatched"
 """The route label of a request no route answered (404s for unknown paths)."""
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 _NO_TRACE = "0" * 32
 
@@ -84,12 +83,8 @@ def trace_id_from_traceparent(scope: Scope) -> str | None:
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
-            text: str = value.decode("latin-1")
-            if _REQUEST_ID.match(text):
-                return text
-    # 32 random hex digits from the random module (reseeded in every forked worker):
-    # no system call per request, and an id needs no secrecy.
-    return f"{random.getrandbits(128):032x}"
+            return request_id_or_new(value.decode("latin-1"))
+    return request_id_or_new(None)
 
 
 class RouteTemplates:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
-import re
 from http import HTTPStatus
 
 from starlette.exceptions import HTTPException
@@ -14,23 +12,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.api.rest.problems import Problem, problem_for_error, problem_response
 from bastion.core.errors import BastionError, StoreUnavailable
+from bastion.core.ids import request_id_or_new
 
 __all__ = ["ProblemMiddleware", "http_exception_handler"]
 
 log = logging.getLogger("bastion.api")
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-
 
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
-            text: str = value.decode("latin-1")
-            if _REQUEST_ID.match(text):
-                return text
-    # 32 random hex digits, as uuid4().hex gave, from the random module (reseeded in
-    # every forked worker): no system call per request, and an id needs no secrecy.
-    return f"{random.getrandbits(128):032x}"
+            return request_id_or_new(value.decode("latin-1"))
+    return request_id_or_new(None)
 
 
 def _tagged(headers: list[tuple[bytes, bytes]], request_id: bytes) -> list[tuple[bytes, bytes]]:
