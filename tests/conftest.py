@@ -20,20 +20,20 @@ import asyncpg
 import pytest
 import redis
 
+from service_support import service_missing
+
 pytest_plugins = ["log_capture"]  # fails any test during which a secret was logged
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "BASTION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-REQUIRE_SERVICES = os.environ.get("BASTION_REQUIRE_SERVICES") == "1"
 REDIS_URL = os.environ.get("BASTION_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def _service_missing(name: str, reason: str) -> None:
-    message = f"{name} is not reachable ({reason}); start it (see shared services) to run this test"
-    if REQUIRE_SERVICES:
-        pytest.fail(f"BASTION_REQUIRE_SERVICES=1 but {message}")
-    pytest.skip(f"SKIPPED LOUDLY: {message}")
+    service_missing(
+        f"{name} is not reachable ({reason}); start it (see shared services) to run this test"
+    )
 
 
 async def _admin_execute(sql: str) -> None:

@@ -12,20 +12,14 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
-import pytest
+from process_support import free_port
+from service_support import service_missing
 
 __all__ = ["PrivatePostgres"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _binaries() -> Path | None:
@@ -42,14 +36,11 @@ class PrivatePostgres:
     def __init__(self) -> None:
         binaries = _binaries()
         if binaries is None:
-            message = "initdb/pg_ctl are not installed (Debian package postgresql)"
-            if os.environ.get("BASTION_REQUIRE_SERVICES") == "1":
-                pytest.fail(f"BASTION_REQUIRE_SERVICES=1 but {message}")
-            pytest.skip(f"SKIPPED LOUDLY: {message}")
+            service_missing("initdb/pg_ctl are not installed (Debian package postgresql)")
         self._bin = binaries
         self._root = Path(tempfile.mkdtemp(prefix="bastion-pg-"))
         self._data = self._root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self._as: list[str] = []
         if os.geteuid() == 0:
             user = pwd.getpwnam("postgres")

@@ -7,23 +7,17 @@ of the test's own. Without a ``redis-server`` binary the test skips loudly
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
 
-import pytest
 import redis
 
+from process_support import free_port
+from service_support import service_missing
+
 __all__ = ["PrivateRedis"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class PrivateRedis:
@@ -32,13 +26,10 @@ class PrivateRedis:
     def __init__(self, directory: Path) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            message = "redis-server is not installed (Debian package redis-server)"
-            if os.environ.get("BASTION_REQUIRE_SERVICES") == "1":
-                pytest.fail(f"BASTION_REQUIRE_SERVICES=1 but {message}")
-            pytest.skip(f"SKIPPED LOUDLY: {message}")
+            service_missing("redis-server is not installed (Debian package redis-server)")
         self._binary = binary
         self._directory = directory
-        self.port = _free_port()
+        self.port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
