@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -49,7 +49,7 @@ class Operations:
     tracing: Tracing | None = None
     observers: list[RequestObserver] = field(default_factory=list)
     _dependencies: list[Dependency] = field(default_factory=list)
-    _closers: list[Callable[[], object]] = field(default_factory=list)
+    _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @property
     def telemetry(self) -> Telemetry | None:
@@ -112,9 +112,7 @@ class Operations:
         if self.metrics is not None:
             await self.metrics.stop()
         for close in self._closers:
-            result = close()
-            if hasattr(result, "__await__"):
-                await result
+            await close()
         self._closers.clear()
         if self.tracing is not None:
             # The exporter's network calls block; a collector that is down must not

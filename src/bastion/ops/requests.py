@@ -197,17 +197,30 @@ class ObservedRequests:
             await self.app(scope, receive, send_observed)
         finally:
             reset_contextvars(**log_context)
-            context = state.get("context")
-            finished = FinishedRequest(
-                method=method,
-                route=self.templates.template(scope),
-                path=scope.get("path", ""),
-                status=status,
-                seconds=time.perf_counter() - started,
-                request_id=request_id,
-                trace_id=trace_id,
-                user_id=getattr(context, "actor", None),
-                client_ip=getattr(context, "client_ip", None),
-            )
-            for observer in self.observers:
-                observer.finished(finished)
+            if self.observers:
+                self._finished(scope, state, method, status, started, request_id, trace_id)
+
+    def _finished(
+        self,
+        scope: Scope,
+        state: dict[str, Any],
+        method: str,
+        status: int,
+        started: float,
+        request_id: str,
+        trace_id: str | None,
+    ) -> None:
+        context = state.get("context")
+        finished = FinishedRequest(
+            method=method,
+            route=self.templates.template(scope),
+            path=scope.get("path", ""),
+            status=status,
+            seconds=time.perf_counter() - started,
+            request_id=request_id,
+            trace_id=trace_id,
+            user_id=getattr(context, "actor", None),
+            client_ip=getattr(context, "client_ip", None),
+        )
+        for observer in self.observers:
+            observer.finished(finished)
