@@ -31,14 +31,25 @@ lint: $(DEV_STAMP) ## ruff, mypy --strict and the import-layer contract
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
 
-test: lint ## Lint, type-check, then run every test (SQLite and PostgreSQL)
+# The official AsyncAPI 3.0 JSON Schema (npm @asyncapi/specs; no PyPI package ships it):
+# tests validate `bastion export asyncapi` against it. Kept in the venv, fetched once.
+ASYNCAPI_SPECS_VERSION := 6.11.1
+ASYNCAPI_SCHEMA := $(VENV)/share/asyncapi-specs/3.0.0.json
+$(ASYNCAPI_SCHEMA): | $(BIN)/python
+	rm -rf $(@D) && mkdir -p $(@D)
+	cd $(@D) && npm pack --silent @asyncapi/specs@$(ASYNCAPI_SPECS_VERSION) >/dev/null \
+	  && tar -xzf asyncapi-specs-$(ASYNCAPI_SPECS_VERSION).tgz --strip-components=2 \
+	    'package/schemas/3.0.0-without-$$id.json' \
+	  && mv '3.0.0-without-$$id.json' 3.0.0.json && rm asyncapi-specs-*.tgz
+
+test: lint $(ASYNCAPI_SCHEMA) ## Lint, type-check, then run every test (SQLite and PostgreSQL)
 	$(BIN)/pytest -n 2 -q
 
 FUZZ_EXAMPLES ?= 300
 fuzz: $(DEV_STAMP) ## Fuzz the API against its OpenAPI document (schemathesis, large budget; not in `make test`)
 	BASTION_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -n 2 -q -p no:cacheprovider tests/e2e/test_schemathesis.py
 
-.PHONY: bench bench-scale bench-tokens bench-ops
+.PHONY: bench bench-scale bench-tokens bench-ops bench-events
 bench: $(STAMP) ## Benchmark Bastion against the references in bench/ (~25 min; writes docs/benchmarks.md)
 	$(BIN)/python bench/run.py bench --invoked-as "make bench"
 
@@ -47,6 +58,9 @@ bench-tokens: $(STAMP) ## Access-token verification per request against PyJWT di
 
 bench-ops: $(STAMP) ## Cost per request of metrics, the access log and tracing, against none (seconds)
 	$(BIN)/python bench/operations.py
+
+bench-events: $(STAMP) ## Event log cost per create (on/off, PostgreSQL and SQLite) and relay events/s per broker (minutes)
+	$(BIN)/python bench/events.py
 
 bench-scale: $(STAMP) ## Get/list latency at 10k and 1M rows, deep cursor pages (BENCH_SCALE_10M=1 adds 10M)
 	$(BIN)/python bench/run.py scale --invoked-as "make bench-scale"

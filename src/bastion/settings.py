@@ -58,7 +58,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./bastion.db"
     """Where records live: ``sqlite+aiosqlite:///file.db`` or ``postgresql://user@host/db``."""
     migrate_database_url: str | None = None
-    """A URL with DDL rights (the owner role) for migrations; defaults to ``database_url``."""
+    """The owner role's URL, used by ``bastion migrate`` and by ``serve``'s development
+    auto-apply; defaults to ``database_url``. On PostgreSQL, when its user differs from
+    ``database_url``'s, each apply grants that user only what the server needs."""
     migrations_dir: Path | None = None
     """Where revision files live; defaults to ``migrations/`` beside the blueprint."""
 
@@ -202,6 +204,53 @@ class Settings(BaseSettings):
     """Recycle a worker after this many requests (bounds slow memory growth); off when unset."""
     max_requests_jitter: int = Field(default=0, ge=0)
     """Up to this many requests more per worker, so workers do not recycle together."""
+    event_log: bool = True
+    """Append an event per change to the audit/event log and the outbox (see events.md)."""
+    broker_url: str | None = None
+    """Where ``bastion worker`` publishes events: ``amqp://`` (RabbitMQ), ``nats://``
+    (NATS JetStream), ``redis://`` (Redis Streams); unset: the in-process bus."""
+    broker_channel: str = "bastion.events"
+    """The RabbitMQ exchange, NATS subject prefix and (``.`` as ``:``) Redis stream."""
+    broker_publish_timeout: float = Field(default=5.0, gt=0)
+    """Seconds a batch may take to be accepted by the broker before it is retried."""
+    relay_in_server: bool | None = None
+    """Run the outbox relay inside ``bastion serve`` (each worker); default: only when no
+    broker is configured, so the embedded setup needs no ``bastion worker``."""
+    worker_batch_size: int = Field(default=200, ge=1, le=10_000)
+    """Events the relay claims per transaction."""
+    worker_poll_seconds: float = Field(default=0.5, gt=0)
+    """How often an idle relay looks for new events (a commit in the same process wakes
+    it at once)."""
+    worker_host: str = "127.0.0.1"
+    worker_port: int = Field(default=8001, ge=0, le=65535)
+    """``bastion worker``'s health and metrics endpoint (``/healthz``, ``/readyz``,
+    ``/metrics``); ``0`` turns it off."""
+    consumer_max_attempts: int = Field(default=5, ge=1, le=100)
+    """Attempts an in-app consumer gets per event before the event is dead-lettered."""
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    """Seconds a webhook endpoint has to answer one delivery."""
+    webhook_retry_seconds: float = Field(default=86_400.0, gt=0)
+    """How long a failing delivery is retried (exponential backoff with jitter) before
+    it is dead-lettered."""
+    webhook_failure_threshold: int = Field(default=5, ge=1)
+    """Consecutive failures that open an endpoint's circuit breaker."""
+    webhook_open_seconds: float = Field(default=60.0, gt=0)
+    """Seconds an open breaker waits before one probe delivery (half-open)."""
+    webhook_allow_private: bool = False
+    """Allow webhook URLs on private, loopback and link-local addresses (SSRF
+    protection refuses them by default)."""
+    webhook_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Networks allowed despite the SSRF protection (``10.1.0.0/16,fd00::/8`` or JSON)."""
+
+    @field_validator("webhook_allowed_networks", mode="before")
+    @classmethod
+    def _parse_networks(cls, value: object) -> object:
+        """Accept ``10.0.0.0/8,fd00::/8`` besides a JSON list."""
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            return json.loads(value)
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @field_validator("log_levels", mode="before")
     @classmethod

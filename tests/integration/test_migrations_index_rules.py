@@ -33,6 +33,7 @@ from bastion.adapters.sql.migrations import (
 )
 from bastion.adapters.sql.urls import parse_database_url
 from bastion.blueprint import Blueprint, load_blueprint
+from bastion.blueprint.events import EVENT_RESOURCES
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLE_TABLES = (
@@ -46,8 +47,10 @@ EXAMPLE_TABLES = (
     "tenants",
 )
 NEW_INDEXES = [f"create index ix_{table}_updated_at_id on {table}" for table in EXAMPLE_TABLES]
-NEW_TABLES = ["create table bastion_flags"]
-"""Bastion's own tables added since the example's first revision (its third creates them)."""
+NEW_INTERNAL_TABLES = ("bastion_flags", *EVENT_RESOURCES)
+"""Bastion's own tables added since the example's first revision (its third and fourth
+create them)."""
+NEW_TABLES = [f"create table {table}" for table in NEW_INTERNAL_TABLES]
 
 SHOP = """
 resources:
@@ -148,7 +151,7 @@ async def test_a_database_made_by_the_example_first_revision_plans_and_applies_t
     assert not serve_in_production_would_start(before)
     assert plan.revision is not None
     assert plan.drift == []
-    indexes = [op for op in plan.operations if "bastion_flags" not in op]
+    indexes = [op for op in plan.operations if not any(t in op for t in NEW_INTERNAL_TABLES)]
     assert sorted(indexes) == sorted(f"{change} (updated_at, id)" for change in NEW_INDEXES)
     assert plan.destructive == []
     assert "CREATE INDEX IF NOT EXISTS ix_orders_updated_at_id ON orders" in plan.sql
@@ -166,12 +169,12 @@ async def test_the_example_committed_revisions_upgrade_a_database_made_by_the_fi
     shop = load_blueprint(EXAMPLES / "bastion.yaml")
     example_revisions(migrations_dir, "0001")
     await apply_migrations(database_url=database_url, migrations_dir=migrations_dir)
-    example_revisions(migrations_dir, "0002", "0003")
+    example_revisions(migrations_dir, "0002", "0003", "0004")
 
     applied = await apply_migrations(database_url=database_url, migrations_dir=migrations_dir)
     status = await status_of(shop, database_url, migrations_dir)
 
-    assert [revision.id[:4] for revision in applied] == ["0002", "0003"]
+    assert [revision.id[:4] for revision in applied] == ["0002", "0003", "0004"]
     assert serve_in_production_would_start(status), status
 
 

@@ -79,7 +79,7 @@ def _resource_operations(document: Document) -> list[tuple[str, str, str, Docume
 def test_each_resource_operation_needs_the_scope_of_its_access(document: Document) -> None:
     operations = _resource_operations(document)
 
-    assert len(operations) == 4 * 8  # posts, drafts, users, tenants
+    assert len(operations) == 4 * 9  # posts, drafts, users, tenants
     for resource, path, method, operation in operations:
         needed = f"{resource}:{'read' if method in READ_METHODS else 'write'}"
         requirements = [r for r in operation["security"] if r]
@@ -105,6 +105,7 @@ def test_only_what_anyone_may_do_can_be_called_without_credentials(document: Doc
         ("/v1/posts", "get"),
         ("/v1/posts:aggregate", "get"),
         ("/v1/posts/{id}", "get"),
+        ("/v1/posts/{id}/history", "get"),
     }
 
 

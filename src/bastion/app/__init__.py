@@ -41,8 +41,10 @@ from bastion.api.rest import (
 )
 from bastion.api.rest.openapi import DocumentLimits, build_openapi, openapi_routes
 from bastion.api.rest.versions import VersionedEndpoint, version_views
+from bastion.api.rest.webhooks import webhook_routes
 from bastion.app.caching import cached_store
 from bastion.app.draining import WorkerControl
+from bastion.app.events import EventsWiring, runs_relay_in_server, url_checker
 from bastion.app.extensions import load_reference
 from bastion.app.flags import FlagsWiring, build_flags
 from bastion.app.identity import IdentityWiring, build_identity
@@ -93,8 +95,11 @@ class BastionApp:
         identity: IdentityWiring,
         operations: Operations,
         flags: FlagsWiring | None = None,
+        events: EventsWiring | None = None,
     ) -> None:
         self.blueprint = blueprint
+        self.events = events
+        """The event log, and the outbox relay and deliveries when this process runs them."""
         self.settings = settings
         self.service = service
         self.store = store
@@ -145,12 +150,16 @@ class BastionApp:
                 await self.operations.start()
                 if self.flags is not None:
                     await self.flags.start()
+                if self.events is not None:
+                    await self.events.start()
                 self._started = True
 
     async def stop(self) -> None:
         """Close connections."""
         async with self._start_lock:
             if self._started:
+                if self.events is not None:
+                    await self.events.stop()
                 if self.flags is not None:
                     await self.flags.stop()
                 await self.operations.stop()
@@ -199,6 +208,7 @@ def create_app(
     routes: Sequence[BaseRoute] = (),
     telemetry: Telemetry | None = None,
     span_exporter: SpanExporter | None = None,
+    relay: bool | None = None,
 ) -> BastionApp:
     """Build the application for ``blueprint`` (a model or a YAML path).
 
@@ -214,6 +224,8 @@ def create_app(
         span_exporter: where spans go when ``settings.tracing`` is on, instead of
             the OTLP exporter the ``OTEL_*`` variables configure (tests pass the
             SDK's in-memory exporter).
+        relay: run the outbox relay and event deliveries in this application; by
+            default only when no broker is configured (``bastion worker`` passes ``True``).
 
     Raises:
         BlueprintInvalid: the blueprint (or the Python code it names) is wrong.
@@ -246,9 +258,23 @@ def create_app(
         telemetry=telemetry,
     )
     served_store = cached_store(settings, blueprint, sql_store, telemetry)
+    events = EventsWiring(settings, blueprint, sql_store)
     access = AccessRules(blueprint, open_by_default=settings.is_development)
     service = RecordService(
-        blueprint=blueprint, store=served_store, hooks=hooks, telemetry=telemetry, access=access
+        blueprint=blueprint,
+        store=served_store,
+        hooks=hooks,
+        telemetry=telemetry,
+        access=access,
+        events=events.log,
+    )
+    events.attach(service, hooks, run=runs_relay_in_server(settings) if relay is None else relay)
+    assert events.deliveries is not None  # attach always builds it
+    webhooks = webhook_routes(
+        service,
+        secret_box=events.secret_box,
+        check_url=url_checker(settings),
+        replay=events.deliveries.replay,
     )
     idempotent = IdempotentRecords(
         records=service,
@@ -282,6 +308,7 @@ def create_app(
             *project_routes,
             *identity.routes,
             *flags.routes,
+            *webhooks,
             *api_docs,
             *generated,
         ]
@@ -295,6 +322,7 @@ def create_app(
         identity=identity,
         operations=operations,
         flags=flags,
+        events=events,
     )
 
 

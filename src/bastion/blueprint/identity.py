@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from bastion.blueprint.access import ANYONE, AUTHENTICATED, RoleGrant
+from bastion.blueprint.events import event_resources
 from bastion.blueprint.model import (
     BelongsTo,
     Blueprint,
@@ -244,7 +245,7 @@ def _internal_resources() -> dict[str, Resource]:
     }
 
 
-IDENTITY_RESOURCES: tuple[str, ...] = (USERS, TENANTS, *_internal_resources())
+IDENTITY_RESOURCES: tuple[str, ...] = (USERS, TENANTS, *_internal_resources(), *event_resources())
 """Every resource :func:`with_identity` adds."""
 
 
@@ -309,5 +310,6 @@ def with_identity(blueprint: Blueprint) -> Blueprint:
     resources[USERS] = _users(blueprint.resources.get(USERS))
     resources[TENANTS] = _tenants(blueprint.resources.get(TENANTS))
     resources.update(_internal_resources())
+    resources.update(event_resources())
     copy = blueprint.model_copy(update={"resources": resources})
     return copy if blueprint.source is None else copy.with_source(blueprint.source)

@@ -122,6 +122,9 @@ class _FieldBase(_Spec):
     flag: str | None = None
     """A boolean feature flag (see ``flags``): while it is off for a caller, the field is
     hidden from them as ``hidden_from`` hides it."""
+    personal: bool = False
+    """Personal data: in the event log its values are encrypted with a key of the
+    record's own, which ``bastion audit erase`` deletes (erasure keeps the hash chain)."""
 
     @model_serializer(mode="wrap")
     def _serialize_with_type(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -366,6 +369,9 @@ class Resource(_Spec):
     flag: str | None = None
     """A boolean feature flag (see ``flags``): while it is off for a caller, every
     endpoint of the resource answers 404 to them, as if it did not exist."""
+    events: bool = True
+    """Every create, update and delete appends an event to the audit/event log (in the
+    same transaction) and publishes it through the outbox; ``false`` turns both off."""
 
 
 class VersionChanges(_Spec):

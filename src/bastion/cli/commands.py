@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import typer
 
+from bastion.cli.audit import audit_app
 from bastion.cli.check import check
+from bastion.cli.events_cli import events_app
 from bastion.cli.export import export_app
 from bastion.cli.init import init
 from bastion.cli.keys import keys_app
 from bastion.cli.migrate import migrate_app
 from bastion.cli.serve import serve
 from bastion.cli.users import users_app
+from bastion.cli.worker import worker
 
 __all__ = ["app"]
 
@@ -22,9 +25,14 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.command(help="Serve the blueprint over HTTP (applies migrations itself in development).")(serve)
+app.command(help="Publish committed events to the broker and deliver webhooks and consumers.")(
+    worker
+)
 app.command(help="Create a new project: blueprint, hooks, .env.example and README.")(init)
 app.command(help="Validate the blueprint and report every problem with its line.")(check)
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(export_app, name="export")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
+app.add_typer(events_app, name="events")

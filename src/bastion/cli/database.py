@@ -41,7 +41,10 @@ async def _ensure_schema(settings: Settings, blueprint: Blueprint, path: Path) -
     if settings.is_development:
         # The same schema sync as `bastion serve` in development.
         for revision in await sync_schema_for_development(
-            blueprint=blueprint, database_url=url, migrations_dir=migrations_dir
+            blueprint=blueprint,
+            database_url=url,
+            migrations_dir=migrations_dir,
+            runtime_database_url=settings.database_url,
         ):
             console.print(f"applied migration {revision.id}: {revision.message}", highlight=False)
         return

@@ -69,7 +69,8 @@ def plan(
 
 @migrate_app.command()
 def apply(blueprint: Path | None = BLUEPRINT_ARGUMENT) -> None:
-    """Apply every pending revision, in order, under a lock."""
+    """Apply every pending revision, in order, under a lock; then, on PostgreSQL, grant the
+    server's user (BASTION_DATABASE_URL) its privileges if migrations run as another."""
     settings = read_settings()
     _, path = read_blueprint(blueprint, settings)
     try:
@@ -79,6 +80,7 @@ def apply(blueprint: Path | None = BLUEPRINT_ARGUMENT) -> None:
                     database_url=settings.effective_migrate_url,
                     migrations_dir=settings.migrations_dir_for(path),
                     on_progress=on_progress,
+                    runtime_database_url=settings.database_url,
                 )
             )
     except BastionError as exc:

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bastion.adapters.sql.migrations import RevisionInfo
 from bastion.cli.common import console
 
-__all__ = ["migration_progress"]
+__all__ = ["counting_progress", "migration_progress"]
 
 
 @contextmanager
@@ -32,5 +32,26 @@ def migration_progress() -> Iterator[Callable[[RevisionInfo, int, int], None]]:
             if task is None:
                 task = progress.add_task(revision.message, total=total)
             progress.update(task, completed=done, description=f"{revision.id} {revision.message}")
+
+        yield on_progress
+
+
+@contextmanager
+def counting_progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A callback drawing one bar over ``(done, total)`` items (events, records...)."""
+    with Progress(
+        TextColumn(f"[bold]{label}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        # Piped or logged output gets the result only, not a bar's leftovers.
+        disable=not console.is_terminal,
+    ) as progress:
+        task = progress.add_task(label, total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
 
         yield on_progress

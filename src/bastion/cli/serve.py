@@ -100,6 +100,7 @@ def serve(
                         migrations_dir=migrations_dir,
                         on_progress=on_progress,
                         allow_destructive=allow_destructive,
+                        runtime_database_url=settings.database_url,
                     )
                 )
             for revision in applied:

@@ -24,6 +24,9 @@ class RequestContext:
     """What the credential may do (``orders:read``...); ``None``: everything the roles allow."""
     credential: str | None = None
     """How the caller authenticated: ``token``, ``api_key``, ``external`` or ``None``."""
+    actor_kind: str | None = None
+    """What the actor is: ``person`` or ``service`` (a service account); ``None`` when
+    unknown or anonymous. The event log records it."""
     client_ip: str | None = None
     request_id: str | None = None
     trace_id: str | None = None

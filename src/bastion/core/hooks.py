@@ -39,7 +39,7 @@ from bastion.core.flags.board import CallerFlags, FlagBoard
 if TYPE_CHECKING:
     from bastion.core.records import TransactionRecords
 
-__all__ = ["HookEvent", "HookFunction", "HookMoment", "Hooks"]
+__all__ = ["ConsumerSpec", "HookEvent", "HookFunction", "HookMoment", "Hooks"]
 
 HookMoment = Literal[
     "before_create",
@@ -89,6 +89,19 @@ class HookEvent:
 
 HookFunction = Callable[[HookEvent], Awaitable[None] | None]
 F = TypeVar("F", bound=HookFunction)
+ConsumerFunction = Callable[[Any], Awaitable[None]]
+C = TypeVar("C", bound=ConsumerFunction)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerSpec:
+    """An in-app consumer: which event types it handles, under which stable name."""
+
+    name: str
+    """Its processed events and dead letters are kept under this name: renaming a
+    consumer makes it a new one, which sees only events published from then on."""
+    event_types: tuple[str, ...]
+    function: ConsumerFunction
 
 
 class Hooks:
@@ -96,6 +109,31 @@ class Hooks:
 
     def __init__(self) -> None:
         self._hooks: dict[tuple[HookMoment, str], list[HookFunction]] = {}
+        self.consumers: dict[str, ConsumerSpec] = {}
+        """In-app event consumers by name (see :meth:`consumer`)."""
+
+    def consumer(self, *event_types: str, name: str | None = None) -> Callable[[C], C]:
+        """Handle published events of ``event_types`` (``orders.created``, ``orders.*``,
+        ``*.deleted``, ``*``), outside the request, at least once.
+
+        The function gets a :class:`~bastion.core.events.consumers.ConsumedEvent`; what
+        it writes through ``event.records`` commits with the note that the event was
+        processed, so a redelivered event is skipped. A failure is retried with
+        exponential backoff and jitter, then dead-lettered (``bastion events dead-letters``)::
+
+            @hooks.consumer("orders.created")
+            async def count_sales(event: ConsumedEvent) -> None:
+                ...
+        """
+        if not event_types:
+            raise ValueError("name the event types to consume, e.g. consumer('orders.created')")
+
+        def register(function: C) -> C:
+            consumer_name = name or f"{function.__module__}.{function.__qualname__}"
+            self.consumers[consumer_name] = ConsumerSpec(consumer_name, event_types, function)
+            return function
+
+        return register
 
     def on(self, moment: HookMoment, resource: str) -> Callable[[F], F]:
         """Register the decorated function for ``moment`` on ``resource``."""
@@ -138,6 +176,7 @@ class Hooks:
         """A new registry holding the same hooks (adding to it leaves this one as it is)."""
         copy = Hooks()
         copy._hooks = {key: list(functions) for key, functions in self._hooks.items()}
+        copy.consumers = dict(self.consumers)
         return copy
 
     def has(self, moment: HookMoment, resource: str) -> bool:

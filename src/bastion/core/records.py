@@ -1,7 +1,7 @@
 """Commands on records: create, read, list, update, replace, delete.
 
-Every write runs in one unit of work: the change, its hooks, cascades and
-(later) its audit event and idempotency record commit together.
+Every write runs in one unit of work: the change, its hooks, cascades, its
+events (:mod:`bastion.core.events`) and idempotency record commit together.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from bastion.core.errors import (
     PreconditionFailed,
     PreconditionRequired,
 )
+from bastion.core.events import ChangeKind, EventLog
 from bastion.core.hooks import HookEvent, HookMoment, Hooks
 from bastion.core.ids import new_id
 from bastion.core.ports import Row, Store, Telemetry, UnitOfWork
@@ -67,8 +68,11 @@ class RecordService:
         telemetry: Telemetry | None = None,
         clock: Callable[[], datetime] = _utcnow,
         access: AccessRules | None = None,
+        events: EventLog | None = None,
     ) -> None:
         self.blueprint = blueprint
+        self.events = events
+        """Appends an event per change; ``None`` keeps no event log."""
         self.access = access
         """Who may do what; ``None`` trusts every caller (embedding, tests, scripts)."""
         self.store = store
@@ -403,6 +407,14 @@ class TransactionRecords:
         system = {k: record[k] for k in ("id", "created_at", "updated_at", "version")}
         return {**system, **validator.validate_stored(event.record)}
 
+    async def _log(
+        self, kind: ChangeKind, resource: str, before: Row | None, after: Row | None
+    ) -> None:
+        events = self._service.events
+        if events is not None and events.records(resource):
+            at = after["updated_at"] if after is not None else self._service.clock()
+            await events.append(self._uow, self._ctx, resource, kind, before, after, at=at)
+
     async def _check_references(self, resource: str, row: Row, changed: set[str] | None) -> None:
         errors = []
         for name, target in self._service._belongs_to[resource]:
@@ -434,6 +446,7 @@ class TransactionRecords:
         row = await self._run_hooks("before_create", resource, row, None)
         await self._check_references(resource, row, None)
         await self._uow.insert(resource, row)
+        await self._log("created", resource, None, row)
         return await self._run_hooks("after_create", resource, row, None)
 
     async def write_update(self, resource: str, current: Row, values: dict[str, Any]) -> Row:
@@ -458,6 +471,7 @@ class TransactionRecords:
             resource, current["id"], changes, expected_version=current["version"]
         ):
             raise Conflict(f"the {resource} record changed while it was being updated; retry")
+        await self._log("updated", resource, current, row)
         return await self._run_hooks("after_update", resource, row, current)
 
     async def delete_record(self, resource: str, current: Row, seen: set[tuple[str, UUID]]) -> None:
@@ -487,4 +501,5 @@ class TransactionRecords:
                     await self.write_update(ref.resource, child, {ref.field: None})
         if not await self._uow.delete(resource, current["id"]):
             raise _missing(resource, current["id"])
+        await self._log("deleted", resource, current, None)
         await self._run_hooks("after_delete", resource, current, current)

@@ -13,7 +13,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
-from bastion.adapters.sql.codecs import ResourceCodec
+from bastion.adapters.sql.codecs import ResourceCodec, decode_datetime_text
 from bastion.adapters.sql.drivers import (
     Connection,
     Driver,
@@ -24,12 +24,14 @@ from bastion.adapters.sql.drivers import (
 from bastion.adapters.sql.errors import translate_error
 from bastion.adapters.sql.idempotency import IdempotencyStatements, advisory_lock_key
 from bastion.adapters.sql.internal_tables import IDEMPOTENCY_TABLE, add_internal_tables
+from bastion.adapters.sql.outbox import OutboxStatements
 from bastion.adapters.sql.queries import ReadStatements
 from bastion.adapters.sql.schema import build_metadata
 from bastion.adapters.sql.shapes import ShapeCache
 from bastion.adapters.sql.statements import ResourceStatements
 from bastion.adapters.sql.urls import parse_database_url
 from bastion.blueprint import BelongsTo, Blueprint, with_identity
+from bastion.blueprint.events import DELIVERIES, OUTBOX
 from bastion.core.aggregation import AggregateSpec
 from bastion.core.errors import BastionError
 from bastion.core.ports import AfterCommit, IdempotencyRecord, PoolStats, Row, Telemetry
@@ -61,6 +63,7 @@ class SqlUnitOfWork:
         "_conn",
         "_idempotency",
         "_index_fields",
+        "_outbox",
         "_reads",
         "_span_system",
         "_tables",
@@ -77,8 +80,10 @@ class SqlUnitOfWork:
         *,
         reads: ReadStatements,
         span_system: str | None = None,
+        outbox: OutboxStatements | None = None,
     ) -> None:
         self._conn = conn
+        self._outbox = outbox
         self._reads = reads
         self._tables = tables
         self._index_fields = index_fields
@@ -228,6 +233,73 @@ class SqlUnitOfWork:
         args = keys.purge_args(now, limit)
         return await self._run("purge", IDEMPOTENCY_TABLE, self._conn.execute, keys.purge.sql, args)
 
+    # The outbox and event deliveries (see :mod:`bastion.adapters.sql.outbox`) ----
+
+    def _queues(self) -> OutboxStatements:
+        if self._outbox is None:
+            raise RuntimeError("this unit of work was opened without the outbox tables")
+        return self._outbox
+
+    async def claim_outbox(self, *, streams: int, events: int) -> list[tuple[UUID, str, int]]:
+        """Claim up to ``streams`` records' streams whose oldest pending event no other
+        transaction holds; (event id, stream, seq) of up to ``events`` of their pending
+        events, in stream order. The claim lasts until the transaction ends."""
+        queues = self._queues()
+        statement = queues.claim_heads
+        heads = await self._run(
+            "claim",
+            OUTBOX,
+            self._conn.fetch_all,
+            statement.sql,
+            statement.bind({"streams": streams}),
+        )
+        if not heads:
+            return []
+        keys = [row[0] for row in heads]
+        pending = queues.pending_of_streams(len(keys))
+        args = pending.bind({**queues.id_values(keys), "events": events})
+        rows = await self._run("claim", OUTBOX, self._conn.fetch_all, pending.sql, args)
+        decode = self._tables[OUTBOX].codec.id_decode
+        return [(row[0] if decode is None else decode(row[0]), row[1], row[2]) for row in rows]
+
+    async def release_outbox(self, event_ids: Sequence[UUID]) -> None:
+        """Delete the outbox rows of these (published) events."""
+        if not event_ids:
+            return
+        queues = self._queues()
+        encode = self._tables[OUTBOX].codec.encode_id
+        statement = queues.delete_outbox(len(event_ids))
+        args = statement.bind(queues.id_values([encode(i) for i in event_ids]))
+        await self._run("delete", OUTBOX, self._conn.execute, statement.sql, args)
+
+    async def outbox_lag(self) -> tuple[int, datetime | None]:
+        """How many events wait in the outbox, and when the oldest was written."""
+        statement = self._queues().lag
+        row = await self._run("count", OUTBOX, self._conn.fetch_one, statement.sql, [])
+        if row is None or not row[0]:
+            return 0, None
+        oldest = row[1]
+        if isinstance(oldest, str):
+            oldest = decode_datetime_text(oldest)
+        return int(row[0]), oldest
+
+    async def claim_deliveries(self, *, now: datetime, until: datetime, limit: int) -> list[UUID]:
+        """Lease up to ``limit`` due deliveries (each the oldest pending one of its record
+        for its target) until ``until``, counting an attempt; their ids."""
+        queues = self._queues()
+        codec = self._tables[DELIVERIES].codec
+        statement = queues.claim_due_deliveries
+        args = statement.bind({"now": codec.encode("next_attempt_at", now), "limit": limit})
+        rows = await self._run("claim", DELIVERIES, self._conn.fetch_all, statement.sql, args)
+        if not rows:
+            return []
+        ids = [row[0] for row in rows]
+        lease = queues.lease_deliveries(len(ids))
+        values = {**queues.id_values(ids), "until": codec.encode("next_attempt_at", until)}
+        await self._run("lease", DELIVERIES, self._conn.execute, lease.sql, lease.bind(values))
+        decode = codec.id_decode
+        return [i if decode is None else decode(i) for i in ids]
+
     async def _run(
         self,
         operation: str,
@@ -348,6 +420,7 @@ class SqlStore:
             for name, resource in blueprint.resources.items()
         }
         self._index_fields = _unique_index_fields(metadata)
+        self._outbox = OutboxStatements(metadata, parsed.dialect)
         codecs = {name: table.codec for name, table in self._tables.items()}
         self._reads = ReadStatements.of(blueprint, metadata, parsed.dialect, codecs)
 
@@ -386,6 +459,7 @@ class SqlStore:
             self._idempotency,
             reads=self._reads,
             span_system=self._span_system,
+            outbox=self._outbox,
         )
 
     def _translated(self, exc: Exception) -> BastionError | None:

@@ -29,7 +29,7 @@ from bastion.core import (
 __all__ = ["aggregate_spec", "item_view", "list_spec"]
 
 LIST_PARAMETERS = ("limit", "cursor", "sort", "fields", "expand", "count", "q")
-ITEM_PARAMETERS = ("fields", "expand")
+ITEM_PARAMETERS = ("fields", "expand", "as_of")
 AGGREGATE_PARAMETERS = ("group_by", *AGGREGATE_FUNCTIONS, "q")
 _FILTER = re.compile(r"(?P<path>[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)(?:\[(?P<op>[a-z]+)\])?")
 
@@ -116,7 +116,7 @@ def item_view(
     if unknown:
         raise InvalidQuery(
             f"unknown query parameter(s): {', '.join(unknown)}; a single record accepts "
-            "fields and expand",
+            "fields, expand and as_of",
             errors=tuple(FieldError(name, "is not a known parameter") for name in unknown),
         )
     fields = _single(params, "fields")

@@ -1,5 +1,5 @@
 """The generated REST endpoints: ``/v1/{resource}``, ``/v1/{resource}:batch``,
-``/v1/{resource}:aggregate`` and ``/v1/{resource}/{id}``.
+``/v1/{resource}:aggregate``, ``/v1/{resource}/{id}`` and ``/v1/{resource}/{id}/history``.
 
 Handlers translate HTTP into core calls and core errors into problem
 documents; no SQL and no business rules live here. Each family of endpoints
@@ -19,6 +19,7 @@ from bastion.api.rest.batching import BATCH_SUFFIX, create_records
 from bastion.api.rest.creating import create_record
 from bastion.api.rest.encoding import read_json_body
 from bastion.api.rest.freshness import cache_control
+from bastion.api.rest.history import AS_OF, HistoryEndpoints
 from bastion.api.rest.http import (
     RestConfig,
     etag,
@@ -56,9 +57,12 @@ def resource_routes(
     with the default key lifetime).
     """
     keyed = idempotent or IdempotentRecords(records=service)
+    past = HistoryEndpoints(service, config, versioned=versioned)
 
     async def get_record(request: Request) -> Response:
         resource = resource_name(request, service)
+        if AS_OF in request.query_params:
+            return await past.record_as_of(request, resource)
         fields, expand = item_view(service.query_rules(resource), request.query_params)
         row = await service.get(
             resource, record_id(request, resource), ctx=request_context(request), expand=expand
@@ -164,6 +168,7 @@ def resource_routes(
         ),
         Route(f"{config.prefix}/{{resource}}", collection_endpoint, methods=_ALL_METHODS),
         Route(f"{config.prefix}/{{resource}}/{{id}}", item_endpoint, methods=_ALL_METHODS),
+        past.route(),
     ]
 
 

@@ -107,6 +107,7 @@ class Authenticator:
                 tenant=claims.get("tenant"),
                 scopes=_scopes(claims.get("scope")),
                 credential="token",
+                actor_kind=claims.get("kind"),
             )
         return RequestContext(
             actor=ctx.actor,
@@ -114,6 +115,7 @@ class Authenticator:
             tenant=ctx.tenant,
             scopes=ctx.scopes,
             credential=ctx.credential,
+            actor_kind=ctx.actor_kind,
             client_ip=client_ip,
             request_id=request_id,
         )
@@ -173,6 +175,7 @@ class Authenticator:
             tenant=None if user.get("tenant") is None else str(user["tenant"]),
             scopes=_scopes(row["scopes"]),
             credential="api_key",
+            actor_kind=user.get("kind") or "person",
         )
 
     async def _touch(self, row: Row, now: datetime) -> None:
@@ -195,4 +198,5 @@ class Authenticator:
             tenant=claims.tenant,
             scopes=claims.scopes or None,
             credential="external",
+            actor_kind="person",
         )

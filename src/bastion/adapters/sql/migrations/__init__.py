@@ -4,7 +4,10 @@
 revision file (``migrations/versions/0002_<slug>.py``) to commit with the
 project; ``apply_migrations`` runs pending revisions under a lock;
 ``migration_status`` tells what is applied, pending and not yet planned.
-Changes that can lose data are refused unless explicitly allowed.
+Changes that can lose data are refused unless explicitly allowed. On
+PostgreSQL the event log is append-only (triggers in the revision creating
+it), and a runtime user other than the migrating one is granted only what
+the server needs.
 
 Revision files are dialect-neutral: planned on SQLite, they build the
 PostgreSQL schema too, and the other way round.
@@ -17,6 +20,7 @@ from bastion.adapters.sql.migrations.errors import (
     MigrationError,
     MigrationFailed,
     MigrationsPending,
+    PrivilegesNotGranted,
     RequiredFieldWithoutDefault,
     UnknownRevision,
 )
@@ -42,6 +46,7 @@ __all__ = [
     "MigrationPlan",
     "MigrationStatus",
     "MigrationsPending",
+    "PrivilegesNotGranted",
     "ProgressCallback",
     "RequiredFieldWithoutDefault",
     "RevisionInfo",

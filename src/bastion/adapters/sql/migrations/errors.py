@@ -10,7 +10,8 @@ Each names what went wrong and the command that gets the user unstuck::
         ├── DatabaseUnreachable         cannot connect            (migration_error)
         ├── UnknownRevision             database ahead of files   (unknown_revision)
         ├── InvalidRevisionFiles        files cannot be read      (invalid_revision_files)
-        └── MigrationFailed             the database refused it   (migration_failed)
+        ├── MigrationFailed             the database refused it   (migration_failed)
+        └── PrivilegesNotGranted        runtime role not granted  (privileges_not_granted)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "MigrationError",
     "MigrationFailed",
     "MigrationsPending",
+    "PrivilegesNotGranted",
     "RequiredFieldWithoutDefault",
     "UnknownRevision",
 ]
@@ -157,3 +159,22 @@ class MigrationFailed(MigrationError):
         """Keep the failed revision's id beside the message."""
         super().__init__(detail)
         self.revision = revision
+
+
+class PrivilegesNotGranted(MigrationError):
+    """The runtime role could not be granted its privileges on Bastion's tables.
+
+    The revisions themselves were applied; the grants are retried by the next
+    ``bastion migrate apply``.
+
+    Attributes:
+        role: The runtime role (the user of ``BASTION_DATABASE_URL``).
+    """
+
+    code = "privileges_not_granted"
+    title = "Privileges not granted"
+
+    def __init__(self, detail: str, *, role: str) -> None:
+        """Keep the role beside the message."""
+        super().__init__(detail)
+        self.role = role

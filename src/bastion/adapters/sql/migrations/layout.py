@@ -103,6 +103,8 @@ def _lines(expression: ast.expr, indent: int, prefix: str, suffix: str) -> list[
     flat = f"{prefix}{_flat(expression)}{suffix}"
     if _fits(indent, flat):
         return [pad + flat]
+    if isinstance(expression, ast.Constant) and isinstance(expression.value, str):
+        return _long_string(expression.value, indent, prefix, suffix) or [pad + flat]
     brackets = _brackets(expression)
     if brackets is None or not brackets.items:
         return [pad + flat]  # nothing to split at: ruff leaves it long too
@@ -117,6 +119,32 @@ def _lines(expression: ast.expr, indent: int, prefix: str, suffix: str) -> list[
         else:
             body = [line for item in items for line in _item(item, inner, ",")]
     return [pad + prefix + brackets.opening, *body, pad + brackets.closing + suffix]
+
+
+def _long_string(text: str, indent: int, prefix: str, suffix: str) -> list[str] | None:
+    """A string too long for its line, in parentheses, split at spaces if it must be.
+
+    ruff leaves such a string long (and ``ruff check`` then reports the line), but
+    keeps the parentheses, and the pieces of an implicit concatenation unless they
+    fit on one line together. ``None``: there is no space to split at.
+    """
+    inner = indent + _INDENT
+    pieces = [text]
+    if not _fits(inner, _string(text)):
+        words = text.split(" ")
+        if len(words) == 1:
+            return None
+        pieces = []
+        for position, word in enumerate(words):
+            # Every piece but the last keeps the space that follows it.
+            end = "" if position == len(words) - 1 else " "
+            if pieces and _fits(inner, _string(f"{pieces[-1]}{word}{end}")):
+                pieces[-1] += word + end
+            else:
+                pieces.append(word + end)
+    pad = " " * indent
+    body = [" " * inner + _string(piece) for piece in pieces]
+    return [f"{pad}{prefix}(", *body, f"{pad}){suffix}"]
 
 
 def _item(item: tuple[str, ast.expr], indent: int, suffix: str) -> list[str]:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from alembic.operations import ops
 
+from bastion.adapters.sql.migrations.append_only import append_only_plan
 from bastion.adapters.sql.migrations.diff import compare_schema
 from bastion.adapters.sql.migrations.engine import connect, migration_engine
 from bastion.adapters.sql.migrations.errors import (
@@ -93,11 +94,15 @@ async def plan_migration(
         search = search_plan(recorded=recorded_blueprint, wanted=blueprint, upgrade=diff.upgrade)
         changes = describe_changes(diff.upgrade, url.dialect) + [r.change for r in rescales]
         changes += search.changes
+        append_only = append_only_plan(diff.upgrade)
+        changes += append_only.changes
         diff.upgrade.ops[:0] = search.upgrade_first
         diff.upgrade.ops.extend(rescale.upgrade() for rescale in rescales)
         diff.upgrade.ops.extend(search.upgrade_last)
+        diff.upgrade.ops.extend(append_only.upgrade_last)
         diff.downgrade.ops[:0] = [*search.downgrade_first, *(r.downgrade() for r in rescales)]
         diff.downgrade.ops.extend(search.downgrade_last)
+        diff.downgrade.ops.extend(append_only.downgrade_last)
         if not changes:
             return MigrationPlan(
                 revision=None, path=None, operations=[], destructive=[], sql="", drift=diff.drift

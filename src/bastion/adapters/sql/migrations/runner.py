@@ -3,7 +3,8 @@
 
 Example::
 
-    await apply_migrations(database_url=url, migrations_dir=Path("migrations"),
+    await apply_migrations(database_url=owner_url, migrations_dir=Path("migrations"),
+                           runtime_database_url=app_url,
                            on_progress=lambda revision, done, total: print(done, total))
 """
 
@@ -18,10 +19,12 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bastion.adapters.sql.internal_tables import INTERNAL_TABLES
 from bastion.adapters.sql.migrations.compare import VERSION_TABLE
 from bastion.adapters.sql.migrations.diff import internal_changes, live_drift
 from bastion.adapters.sql.migrations.engine import connect, migration_engine
-from bastion.adapters.sql.migrations.errors import MigrationFailed
+from bastion.adapters.sql.migrations.errors import MigrationFailed, PrivilegesNotGranted
+from bastion.adapters.sql.migrations.grants import grant_runtime_privileges, runtime_role
 from bastion.adapters.sql.migrations.history import (
     History,
     Revision,
@@ -52,16 +55,23 @@ async def apply_migrations(
     database_url: str,
     migrations_dir: Path,
     on_progress: ProgressCallback | None = None,
+    runtime_database_url: str | None = None,
 ) -> list[RevisionInfo]:
     """Apply every pending revision in order, each in its own transaction.
 
     A lock held for the whole run (PostgreSQL advisory lock, SQLite file lock)
     makes a second deploy wait, then find nothing left to do.
 
+    On PostgreSQL, when ``runtime_database_url`` names a user other than the one
+    migrating, that user is then granted what the server needs on Bastion's
+    tables (only ``SELECT`` and ``INSERT`` on the event log), even with nothing
+    pending (see :mod:`~bastion.adapters.sql.migrations.grants`).
+
     Args:
-        database_url: The database to migrate.
+        database_url: The database to migrate, as the role owning its tables.
         migrations_dir: The project's migrations folder.
         on_progress: Called after each revision with it, its position and the total.
+        runtime_database_url: The URL the server runs with (``BASTION_DATABASE_URL``).
 
     Returns:
         The revisions applied, oldest first (empty when the database was up to date).
@@ -69,6 +79,8 @@ async def apply_migrations(
     Raises:
         DatabaseUnreachable: the database cannot be connected to.
         MigrationFailed: the database refused a revision; earlier ones stay applied.
+        PrivilegesNotGranted: the revisions were applied, but the runtime user could not
+            be granted its privileges (no such role, for one).
     """
     url = parse_database_url(database_url)
     history = load_history(migrations_dir)
@@ -84,6 +96,8 @@ async def apply_migrations(
                 applied.append(info)
                 if on_progress is not None:
                     on_progress(info, position, len(pending))
+            if url.dialect == "postgresql" and runtime_database_url is not None:
+                await _grant(connection, history, runtime_database_url)
     finally:
         await engine.dispose()
     return applied
@@ -150,6 +164,7 @@ async def sync_schema_for_development(
     migrations_dir: Path,
     on_progress: ProgressCallback | None = None,
     allow_destructive: bool = False,
+    runtime_database_url: str | None = None,
 ) -> list[RevisionInfo]:
     """What ``bastion serve`` does in development: apply, plan what is left, apply that.
 
@@ -160,6 +175,8 @@ async def sync_schema_for_development(
         on_progress: Called after each revision applied (see :func:`apply_migrations`).
         allow_destructive: Plan and apply changes that can lose data too
             (``bastion serve --allow-destructive``).
+        runtime_database_url: The URL the server runs with; its user is granted its
+            privileges (see :func:`apply_migrations`).
 
     Returns:
         Every revision applied, including one planned (and written) here.
@@ -169,10 +186,14 @@ async def sync_schema_for_development(
         DestructiveChange: the blueprint change can lose data and ``allow_destructive``
             is false.
         RequiredFieldWithoutDefault: a required field without default is added to a table.
+        PrivilegesNotGranted: the runtime user could not be granted its privileges.
     """
     blueprint = with_identity(blueprint)
     applied = await apply_migrations(
-        database_url=database_url, migrations_dir=migrations_dir, on_progress=on_progress
+        database_url=database_url,
+        migrations_dir=migrations_dir,
+        on_progress=on_progress,
+        runtime_database_url=runtime_database_url,
     )
     plan = await plan_migration(
         blueprint=blueprint,
@@ -182,7 +203,10 @@ async def sync_schema_for_development(
     )
     if plan.revision is not None:
         applied += await apply_migrations(
-            database_url=database_url, migrations_dir=migrations_dir, on_progress=on_progress
+            database_url=database_url,
+            migrations_dir=migrations_dir,
+            on_progress=on_progress,
+            runtime_database_url=runtime_database_url,
         )
     return applied
 
@@ -198,6 +222,29 @@ async def _apply_one(connection: AsyncConnection, history: History, revision: Re
             f"revision {revision.id} ({revision.message}) failed and was rolled back: "
             f"{getattr(exc, 'orig', None) or exc}",
             revision=revision.id,
+        ) from exc
+
+
+async def _grant(connection: AsyncConnection, history: History, runtime_url: str) -> None:
+    """Grant the runtime user its privileges, unless it is the user migrating."""
+    tables = history.tables() | INTERNAL_TABLES
+    user = sa.make_url(runtime_url).username
+    try:
+        async with connection.begin():
+            migrating = await connection.scalar(sa.text("SELECT current_user"))
+            role = runtime_role(runtime_url, migrating_user=str(migrating))
+            if role is None:
+                return
+            await connection.run_sync(
+                lambda sync: grant_runtime_privileges(sync, role=role, tables=tables)
+            )
+    except sa.exc.SQLAlchemyError as exc:
+        raise PrivilegesNotGranted(
+            f"the migrations were applied, but the runtime user {user!r} (of "
+            "BASTION_DATABASE_URL) could not be granted its privileges on Bastion's tables: "
+            f"{getattr(exc, 'orig', None) or exc}. Create that role (CREATE ROLE ... LOGIN) "
+            "or fix the user in the URL, then run `bastion migrate apply` again",
+            role=user or "",
         ) from exc
 
 

@@ -37,7 +37,17 @@ AUTOMATIC_INDEXES = "automatic_indexes"
 """The snapshot's key recording the derived indexes: ``{table: {name: {fields, unique}}}``."""
 
 _NOT_IN_SCHEMA = frozenset(
-    {"read_only", "write_only", "renamed_from", "pattern", "min_length", "min", "max", "owner"}
+    {
+        "read_only",
+        "write_only",
+        "renamed_from",
+        "pattern",
+        "min_length",
+        "min",
+        "max",
+        "owner",
+        "personal",
+    }
 )
 """Field options that only the API checks; every other option may shape the column."""
 

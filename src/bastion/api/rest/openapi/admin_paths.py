@@ -1,5 +1,5 @@
 """The admin API in the document: ``/v1/admin/*`` (accounts, invitations, audit, keys,
-feature flags)."""
+feature flags, webhooks)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from bastion.api.rest.openapi.auth_operations import (
 from bastion.api.rest.openapi.auth_schemas import UUID_SCHEMA
 from bastion.api.rest.openapi.fields import Schema
 from bastion.api.rest.openapi.flag_paths import flag_paths
+from bastion.api.rest.openapi.webhook_paths import webhook_paths
 
 __all__ = ["admin_paths"]
 
@@ -163,4 +164,4 @@ def _needing_admin(paths: dict[str, Schema]) -> dict[str, Schema]:
 
 def admin_paths() -> dict[str, Schema]:
     """The admin API's paths, each operation saying that it needs the admin role."""
-    return _needing_admin({**_admin_operations(), **flag_paths()})
+    return _needing_admin({**_admin_operations(), **flag_paths(), **webhook_paths()})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from bastion.api.rest.openapi.fields import Schema
+from bastion.api.rest.openapi.history import history_schemas
 from bastion.api.rest.openapi.parameters import parameter_components
 from bastion.api.rest.openapi.paths import resource_paths
 from bastion.api.rest.openapi.responses import (
@@ -53,12 +54,13 @@ def build_openapi(blueprint: Blueprint, *, limits: DocumentLimits | None = None)
         >>> from bastion.blueprint import Blueprint, Resource, StringField
         >>> notes = Resource(fields={"title": StringField()})
         >>> document = build_openapi(Blueprint(name="notes", resources={"notes": notes}))
-        >>> sorted(document["paths"])
-        ['/v1/notes', '/v1/notes/{id}', '/v1/notes:aggregate', '/v1/notes:batch']
+        >>> sorted(document["paths"])  # doctest: +NORMALIZE_WHITESPACE
+        ['/v1/notes', '/v1/notes/{id}', '/v1/notes/{id}/history', '/v1/notes:aggregate',
+         '/v1/notes:batch']
     """
     limits = limits or DocumentLimits()
     paths: dict[str, Schema] = {}
-    schemas: dict[str, Schema] = problem_schemas()
+    schemas: dict[str, Schema] = {**problem_schemas(), **history_schemas()}
     for api in api_views(blueprint):
         for view in api.resources.values():
             paths.update(resource_paths(api, view))

@@ -1,8 +1,9 @@
 """The paths of one resource in one API version, with every operation and response.
 
 ``/v1/customers`` (list, create), ``/v1/customers:batch``,
-``/v1/customers:aggregate`` and ``/v1/customers/{id}`` (get, replace,
-patch, delete). Operation ids are ``list_customers``, ``create_customers``,
+``/v1/customers:aggregate``, ``/v1/customers/{id}`` (get, replace,
+patch, delete) and ``/v1/customers/{id}/history`` (when its changes are
+logged). Operation ids are ``list_customers``, ``create_customers``,
 ...; versions after ``v1`` add their name (``list_customers_v2``).
 """
 
@@ -10,6 +11,12 @@ from __future__ import annotations
 
 from bastion.api.rest.openapi.aggregates import aggregate_parameters, aggregate_schema
 from bastion.api.rest.openapi.fields import Schema
+from bastion.api.rest.openapi.history import (
+    AS_OF_PARAMETER,
+    ERASED_FIELDS_HEADER_SCHEMA,
+    ETAG_UNLESS_AS_OF,
+    HISTORY_LIMIT_PARAMETER,
+)
 from bastion.api.rest.openapi.parameters import (
     expand_parameter,
     fields_parameter,
@@ -145,6 +152,9 @@ class _Operations:
             "headers": self.headers("ETag"),
         }
         found = self.record("The record.", "ETag", schema=f"{self.schema}Selected")
+        if self.view.resource.events:  # ``as_of`` reads answer without an ETag
+            found["headers"]["ETag"] = ETAG_UNLESS_AS_OF
+            found["headers"]["Erased-Fields"] = ERASED_FIELDS_HEADER_SCHEMA
         read = self.operation(
             "get", f"Get a {self.name} record", {"200": found, "304": not_modified}, 400, 404
         )
@@ -152,6 +162,7 @@ class _Operations:
             fields_parameter(self.view),
             *expand_parameter(self.view),
             parameter_ref("If-None-Match"),
+            *([AS_OF_PARAMETER] if self.view.resource.events else []),
         ]
         replace = self.operation(
             "replace",
@@ -188,14 +199,31 @@ class _Operations:
             "delete": delete,
         }
 
+    def history(self) -> Schema:
+        page = self.record("A page of the record's changes, oldest first.", schema="HistoryPage")
+        summary = f"The history of a {self.name} record"
+        read = self.operation("history", summary, {"200": page}, 400, 404)
+        about = (
+            "Every change of the record from its event log, with the same access rules as "
+            "reading it (fields you may not read are left out); a deleted record's history "
+            "stays readable. Answered with `Cache-Control: no-store`."
+        )
+        flagged = read.get("description")
+        read["description"] = f"{about} {flagged}" if flagged else about
+        read["parameters"] = [HISTORY_LIMIT_PARAMETER, parameter_ref("cursor")]
+        return {"parameters": [parameter_ref("id")], "get": read}
+
 
 def resource_paths(api: ApiView, view: ResourceView) -> dict[str, Schema]:
     """Every path of ``view`` in ``api``, with its operations."""
     operations = _Operations(api, view)
     base = f"{api.prefix}/{view.name}"
-    return {
+    paths = {
         base: operations.collection(),
         f"{base}:batch": operations.batch(),
         f"{base}:aggregate": operations.aggregate(),
         f"{base}/{{id}}": operations.item(),
     }
+    if view.resource.events:
+        paths[f"{base}/{{id}}/history"] = operations.history()
+    return paths

@@ -18,6 +18,7 @@ from bastion.api.rest.openapi.fields import Schema
 from bastion.api.rest.openapi.flag_paths import flag_schemas
 from bastion.api.rest.openapi.responses import problem_ref
 from bastion.api.rest.openapi.views import api_views
+from bastion.api.rest.openapi.webhook_paths import webhook_schemas
 from bastion.blueprint import Blueprint, Resource
 from bastion.blueprint.access import ANYONE, Action
 from bastion.blueprint.identity import has_identity
@@ -106,6 +107,7 @@ def _resource_actions(prefix: str, name: str) -> dict[str, dict[str, Action]]:
         f"{base}:batch": {"post": "create"},
         f"{base}:aggregate": {"get": "list"},
         f"{base}/{{id}}": _ITEM,
+        f"{base}/{{id}}/history": {"get": "read"},
     }
 
 
@@ -143,6 +145,7 @@ def add_security(document: Schema, blueprint: Blueprint) -> Schema:
     if has_identity(blueprint):
         components.setdefault("schemas", {}).update(auth_schemas())
         components["schemas"].update(flag_schemas())
+        components["schemas"].update(webhook_schemas())
         paths.update(auth_paths())
         document.setdefault("tags", []).extend(auth_tags())
     return document

@@ -1,0 +1,132 @@
+"""Statements of the outbox relay and of event delivery, compiled once per store.
+
+Claiming follows one rule on both queues: only the *oldest* pending item of a
+stream (a record's events; for deliveries, a record's events owed to one
+target) can be claimed, so a stream is handled by one worker at a time and in
+order, while different streams go to different workers in parallel.
+
+- Outbox: a worker locks stream heads with ``FOR UPDATE SKIP LOCKED``
+  (PostgreSQL), so concurrent workers skip each other's streams instead of
+  waiting, then takes every pending event of the streams it locked. Nothing
+  tracks progress as "ids above the last one": an id allocated earlier may
+  commit later, and such a scan would skip it. A worker that dies releases its
+  locks with its connection; its events are claimed again (at least once).
+- Deliveries: a claim is a lease (``next_attempt_at`` moved past the attempt's
+  timeout), committed at once, so a slow webhook holds no transaction; a worker
+  that dies leaves leases that expire and are claimed again.
+
+On SQLite, write transactions exclude each other (``BEGIN IMMEDIATE``), so the
+same statements without ``FOR UPDATE`` are already exclusive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from bastion.adapters.sql.schema import Dialect
+from bastion.adapters.sql.statements import Compiled, compile_statement
+from bastion.blueprint.events import DELIVERIES, OUTBOX
+
+__all__ = ["OutboxStatements"]
+
+
+class OutboxStatements:
+    """The compiled claim, release and lag statements."""
+
+    def __init__(self, metadata: sa.MetaData, dialect: Dialect) -> None:
+        self._postgres = dialect == "postgresql"
+        outbox = metadata.tables[OUTBOX]
+        older = outbox.alias("older")
+        heads = (
+            sa.select(outbox.c.stream)
+            .where(
+                ~sa.exists().where(
+                    (older.c.stream == outbox.c.stream) & (older.c.seq < outbox.c.seq)
+                )
+            )
+            .order_by(outbox.c.id)
+            .limit(sa.bindparam("streams"))
+        )
+        if self._postgres:
+            heads = heads.with_for_update(skip_locked=True, of=outbox)
+        self.claim_heads: Compiled = compile_statement(heads, dialect)
+        self.lag: Compiled = compile_statement(
+            sa.select(sa.func.count(), sa.func.min(outbox.c.created_at)), dialect
+        )
+        self._outbox = outbox
+        self._dialect = dialect
+
+        deliveries = metadata.tables[DELIVERIES]
+        earlier = deliveries.alias("earlier")
+        due = (
+            sa.select(deliveries.c.id)
+            .where(
+                (deliveries.c.status == "pending")
+                & (deliveries.c.next_attempt_at <= sa.bindparam("now"))
+                & ~sa.exists().where(
+                    (earlier.c.target_kind == deliveries.c.target_kind)
+                    & (earlier.c.target == deliveries.c.target)
+                    & (earlier.c.stream == deliveries.c.stream)
+                    & (earlier.c.seq < deliveries.c.seq)
+                    & (earlier.c.status == "pending")
+                )
+            )
+            .order_by(deliveries.c.next_attempt_at)
+            .limit(sa.bindparam("limit"))
+        )
+        if self._postgres:
+            due = due.with_for_update(skip_locked=True, of=deliveries)
+        self.claim_due_deliveries: Compiled = compile_statement(due, dialect)
+        self._deliveries = deliveries
+
+        self._sized: dict[tuple[str, int], Compiled] = {}
+
+    def _of_size(self, kind: str, count: int) -> Compiled:
+        # One statement per list length, compiled on first use (batches repeat sizes).
+        key = (kind, count)
+        statement = self._sized.get(key)
+        if statement is None:
+            marks: list[sa.BindParameter[Any]] = [sa.bindparam(f"id_{i}") for i in range(count)]
+            outbox, deliveries = self._outbox, self._deliveries
+            built: sa.ClauseElement
+            if kind == "pending":
+                built = (
+                    sa.select(outbox.c.id, outbox.c.stream, outbox.c.seq)
+                    .where(outbox.c.stream.in_(marks))
+                    .order_by(outbox.c.stream, outbox.c.seq)
+                    .limit(sa.bindparam("events"))
+                )
+            elif kind == "delete":
+                built = sa.delete(outbox).where(outbox.c.id.in_(marks))
+            else:
+                built = (
+                    sa.update(deliveries)
+                    .where(deliveries.c.id.in_(marks))
+                    .values(
+                        next_attempt_at=sa.bindparam("until"),
+                        attempts=deliveries.c.attempts + 1,
+                    )
+                )
+            statement = self._sized[key] = compile_statement(built, self._dialect)
+        return statement
+
+    def pending_of_streams(self, count: int) -> Compiled:
+        """Every pending event of ``count`` streams (``id_0``...), in (stream, seq) order,
+        up to ``events``."""
+        return self._of_size("pending", count)
+
+    def delete_outbox(self, count: int) -> Compiled:
+        """``DELETE`` of ``count`` outbox rows by id (``id_0``...)."""
+        return self._of_size("delete", count)
+
+    def lease_deliveries(self, count: int) -> Compiled:
+        """Move ``count`` deliveries' (``id_0``...) next attempt to ``until``; count the attempt."""
+        return self._of_size("lease", count)
+
+    @staticmethod
+    def id_values(ids: Sequence[Any]) -> dict[str, Any]:
+        """Named values ``id_0``... for :meth:`delete_outbox` and :meth:`lease_deliveries`."""
+        return {f"id_{i}": value for i, value in enumerate(ids)}
