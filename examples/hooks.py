@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from bastion import FieldError, HookEvent, Hooks, Rejected
+from bastion import ConsumedEvent, FieldError, HookEvent, Hooks, Rejected
 
 log = logging.getLogger("shop")
 
@@ -36,6 +36,15 @@ async def announce_the_order(event: HookEvent) -> None:
         log.info("order %s placed", number)
 
     event.records.after_commit(announce)
+
+
+@hooks.consumer("orders.created", name="shop.order-confirmation")
+async def confirm_the_order(event: ConsumedEvent) -> None:
+    """Once an order is committed and published, outside the request (at least once,
+    skipped if already processed, retried with backoff if it raises, then dead-lettered):
+    the place to call a mail service or update a read model."""
+    number = event.data["changes"]["number"]["after"]
+    log.info("order %s: confirmation sent (event %s)", number, event.id)
 
 
 @hooks.before_create("order_items")

@@ -431,10 +431,14 @@ async def _redis_reader(url: str, channel: str) -> AsyncIterator[BrokerReader]:
     reader = BrokerReader(f"the Redis stream {key}")
     client = redis.asyncio.Redis.from_url(url, socket_connect_timeout=_CONNECT_TIMEOUT)
 
+    stopping = asyncio.Event()
+
     async def pump() -> None:
         last = "0-0"
         try:
-            while True:
+            # Checked as well as cancelled: redis-py may swallow a cancellation that lands
+            # in the middle of a read (it reconnects instead), and this loop must end.
+            while not stopping.is_set():
                 answer = cast(
                     "list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]",
                     await client.xread({key: last}, count=1000, block=100),
@@ -460,6 +464,7 @@ async def _redis_reader(url: str, channel: str) -> AsyncIterator[BrokerReader]:
     try:
         yield reader
     finally:
+        stopping.set()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

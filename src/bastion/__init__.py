@@ -3,6 +3,8 @@
 The names most projects need are here::
 
     from bastion import Hooks, HookEvent, Rejected, FieldError, create_app
+
+and, for in-app event consumers, ``ConsumedEvent``.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from bastion.core import FieldError, HookEvent, Hooks, Rejected, RequestContext
 
 if TYPE_CHECKING:
     from bastion.app import BastionApp, create_app
+    from bastion.core.events.consumers import ConsumedEvent
 
 __version__ = "0.1.0"
 __all__ = [
     "BastionApp",
+    "ConsumedEvent",
     "FieldError",
     "HookEvent",
     "Hooks",
@@ -33,4 +37,8 @@ def __getattr__(name: str) -> Any:
         from bastion import app
 
         return getattr(app, name)
+    if name == "ConsumedEvent":
+        from bastion.core.events.consumers import ConsumedEvent
+
+        return ConsumedEvent
     raise AttributeError(f"module 'bastion' has no attribute {name!r}")

@@ -10,6 +10,7 @@ import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -34,6 +35,8 @@ class LogFormat(StrEnum):
 
 
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_BROKER_SCHEMES = ("amqp", "amqps", "nats", "tls", "redis", "rediss", "memory")
+"""RabbitMQ, NATS JetStream, Redis Streams (each with its TLS form), the in-process bus."""
 
 
 class UnsafeSettings(ValueError):
@@ -48,7 +51,12 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="BASTION_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="BASTION_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        # URLs carry passwords: a validation error must never print the value given.
+        hide_input_in_errors=True,
     )
 
     env: Environment = Environment.DEVELOPMENT
@@ -251,6 +259,23 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str | None) -> str | None:
+        """A URL of a broker ``bastion worker`` publishes to; blank means none."""
+        if value is None or not value.strip():
+            return None
+        scheme = urlsplit(value.strip()).scheme.lower() if "://" in value else ""
+        if scheme not in _BROKER_SCHEMES:
+            # Only the scheme is repeated: the rest of the URL may hold a password.
+            given = f"the scheme {scheme + '://'}" if scheme else "no scheme"
+            raise ValueError(
+                f"a broker URL starts with {', '.join(s + '://' for s in _BROKER_SCHEMES)} "
+                f"(got {given}); e.g. amqp://user:password@rabbitmq:5672/, nats://nats:4222 "
+                "or redis://redis:6379/0; leave it unset for the in-process bus"
+            )
+        return value.strip()
 
     @field_validator("log_levels", mode="before")
     @classmethod

@@ -12,7 +12,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -26,12 +26,13 @@ from bastion.adapters.sql.store import SqlStore
 from bastion.app import create_app
 from bastion.app.identity import FernetSecretBox
 from bastion.blueprint import load_blueprint
-from bastion.blueprint.events import DELIVERIES, DELIVERY_ATTEMPTS, EVENTS
+from bastion.blueprint.events import DELIVERIES, DELIVERY_ATTEMPTS, EVENTS, PROCESSED_EVENTS
 from bastion.blueprint.identity import AUTH_EVENTS
 from bastion.cli import app as cli
 from bastion.cli.event_store import open_event_store
 from bastion.core.events.envelope import cloud_event
 from bastion.core.events.personal import SubjectKeys, subject_of
+from bastion.core.events.retention import PruneResult, prune_deliveries
 from bastion.core.ids import new_id
 from bastion.core.query import Filter, QuerySpec, SortKey
 from bastion.settings import Settings
@@ -206,8 +207,8 @@ def test_audit_erase_erases_personal_fields_and_keeps_the_chain(shop: Shop) -> N
     assert f"erased the personal data of customers/{shop.customer['id']}" in output
     after, audited = asyncio.run(_customer_events(shop))
     changes = after["data"]["changes"]
-    assert changes["name"] == {"before": "[erased]", "after": "[erased]"}
-    assert changes["email"] == {"before": "[erased]", "after": "[erased]"}
+    assert changes["name"] == {"before": None, "after": "[erased]"}
+    assert changes["email"] == {"before": None, "after": "[erased]"}
     assert changes["tier"] == {"before": None, "after": "gold"}
     assert [row["detail"] for row in audited] == [
         {"resource": "customers", "id": shop.customer["id"]}
@@ -221,7 +222,10 @@ def test_audit_erase_refuses_unknown_resources_and_ids_before_asking(project: Pa
     record = str(new_id())
     code, output = _run("audit", "erase", "invoices", record, "--yes")
     assert code == 2
-    assert "the blueprint has no resource 'invoices' (it has: customers, orders)" in output
+    assert (
+        "the blueprint has no resource 'invoices' (it has: customers, orders, tenants, users)"
+        in output
+    )
 
     code, output = _run("audit", "erase", "customers", "not-an-id")
     assert code == 2
@@ -233,10 +237,13 @@ def test_audit_erase_refuses_unknown_resources_and_ids_before_asking(project: Pa
     assert not (project / "unused.db").exists()  # declined before touching any database
 
 
-async def _dead_letter(shop: Shop, kind: str, target: str) -> UUID:
-    """A delivery of the order's first event that was given up on after two attempts."""
+async def _dead_letter(
+    shop: Shop, kind: str, target: str, *, status: str = "dead", age: timedelta = timedelta(0)
+) -> UUID:
+    """A delivery of the order's first event that was given up on after two attempts
+    (or, with ``status``, that is delivered or pending), written ``age`` ago."""
     event = shop.event(shop.order, 1)
-    now = datetime.now(UTC)
+    now = datetime.now(UTC) - age
     delivery = new_id()
     system = {"created_at": now, "updated_at": now, "version": 1}
     async with _store(shop.url) as store, store.unit_of_work() as uow:
@@ -251,12 +258,12 @@ async def _dead_letter(shop: Shop, kind: str, target: str) -> UUID:
                 "event_type": "orders.created",
                 "stream": subject_of("orders", event["record_id"]),
                 "seq": 1,
-                "status": "dead",
+                "status": status,
                 "attempts": 2,
-                "next_attempt_at": None,
+                "next_attempt_at": now if status == "pending" else None,
                 "last_status": 503,
                 "last_error": f"HTTP 503 from {target}",
-                "delivered_at": None,
+                "delivered_at": now if status == "delivered" else None,
             },
         )
         for attempt in (1, 2):
@@ -305,21 +312,58 @@ def test_events_dead_letters_are_listed_shown_and_replayed(shop: Shop) -> None:
     assert '"type": "orders.created"' in output
     assert '"after": "9.50"' in output
 
+    delivered = asyncio.run(_dead_letter(shop, "webhook", "erp-hook", status="delivered"))
     missing = new_id()
-    code, output = _run("events", "dead-letters", "replay", str(webhook), str(missing))
+    code, output = _run(
+        "events", "dead-letters", "replay", str(webhook), str(delivered), str(missing)
+    )
     assert code == 1, output
     assert "replayed 1 delivery(ies)" in output
+    assert (
+        f"{delivered}: not a dead letter (status: delivered), skipped; --force sends it again"
+    ) in output
     assert f"there is no delivery with id {missing}" in output
-    assert asyncio.run(_statuses(shop, webhook, consumer)) == [("pending", 0), ("dead", 2)]
+    assert asyncio.run(_statuses(shop, webhook, consumer, delivered)) == [
+        ("pending", 0),
+        ("dead", 2),
+        ("delivered", 2),
+    ]
 
     code, output = _run("events", "dead-letters", "replay", "--all", "--target-kind", "consumer")
     assert code == 0, output
     assert "replayed 1 dead letter(s)" in output
     assert asyncio.run(_statuses(shop, consumer)) == [("pending", 0)]
 
-    code, output = _run("events", "dead-letters", "replay", str(webhook))
-    assert code == 0, output
-    assert f"{webhook}: already pending, left alone" in output
+    code, output = _run("events", "dead-letters", "replay", str(webhook), str(delivered), "--force")
+    assert code == 1, output  # the pending one is being tried: never replayed
+    assert "replayed 1 delivery(ies)" in output
+    assert f"{webhook}: not a dead letter (status: pending), skipped\n" in output
+    assert asyncio.run(_statuses(shop, delivered)) == [("pending", 0)]
+
+    audited = asyncio.run(_audited_replays(shop))
+    assert [row["detail"] for row in audited] == [
+        {
+            "delivery": str(delivery),
+            "target_kind": kind,
+            "target": target,
+            "event": str(event["id"]),
+            "status_before": status,
+        }
+        for delivery, kind, target, status in (
+            (webhook, "webhook", "billing-hook", "dead"),
+            (consumer, "consumer", "search-indexer", "dead"),
+            (delivered, "webhook", "erp-hook", "delivered"),
+        )
+    ]
+    assert {row["request_id"] for row in audited} == {"bastion-cli"}
+
+
+async def _audited_replays(shop: Shop) -> list[dict[str, Any]]:
+    spec = QuerySpec(
+        limit=10, filters=(Filter("kind", "eq", "delivery.replayed"),), sort=(SortKey("id"),)
+    )
+    async with _store(shop.url) as store, store.unit_of_work(read_only=True) as uow:
+        return await uow.fetch_page(AUTH_EVENTS, spec)
 
 
 def test_events_dead_letters_replay_needs_ids_or_all(project: Path) -> None:
@@ -331,3 +375,97 @@ def test_events_dead_letters_replay_needs_ids_or_all(project: Path) -> None:
     )
     assert code == 2
     assert "--target-kind only narrows --all" in output
+    code, output = _run("events", "dead-letters", "replay", "--all", "--force")
+    assert code == 2
+    assert "--force only applies to deliveries given by id" in output
+
+
+async def _processed_note(shop: Shop, consumer: str, age: timedelta) -> UUID:
+    """An in-app consumer's note that it handled the order's first event, ``age`` ago."""
+    at = datetime.now(UTC) - age
+    note = new_id()
+    async with _store(shop.url) as store, store.unit_of_work() as uow:
+        await uow.insert(
+            PROCESSED_EVENTS,
+            {
+                "id": note,
+                "created_at": at,
+                "updated_at": at,
+                "version": 1,
+                "consumer": consumer,
+                "event": shop.event(shop.order, 1)["id"],
+            },
+        )
+    return note
+
+
+async def _left(shop: Shop) -> tuple[set[UUID], set[UUID], set[UUID]]:
+    """The ids of every delivery, attempt and processed-event note left."""
+    every = QuerySpec(limit=1000)
+    async with _store(shop.url) as store, store.unit_of_work(read_only=True) as uow:
+        return (
+            {row["id"] for row in await uow.fetch_page(DELIVERIES, every)},
+            {row["delivery"] for row in await uow.fetch_page(DELIVERY_ATTEMPTS, every)},
+            {row["id"] for row in await uow.fetch_page(PROCESSED_EVENTS, every)},
+        )
+
+
+async def _prune(shop: Shop, *, before: datetime, progress: list[tuple[int, int]]) -> PruneResult:
+    async with _store(shop.url) as store:
+        return await prune_deliveries(
+            store, before=before, batch_size=1, progress=lambda *done: progress.append(done)
+        )
+
+
+def test_events_prune_deletes_old_delivered_deliveries_and_notes_and_keeps_dead_letters(
+    shop: Shop,
+) -> None:
+    old, recent = timedelta(days=45), timedelta(days=2)
+    old_delivered = [
+        asyncio.run(_dead_letter(shop, "webhook", f"hook-{n}", status="delivered", age=old))
+        for n in range(3)
+    ]
+    recent_delivered = asyncio.run(
+        _dead_letter(shop, "webhook", "fresh", status="delivered", age=recent)
+    )
+    old_dead = asyncio.run(_dead_letter(shop, "consumer", "stuck", age=old))
+    old_pending = asyncio.run(_dead_letter(shop, "webhook", "slow", status="pending", age=old))
+    old_note = asyncio.run(_processed_note(shop, "search-indexer", old))
+    recent_note = asyncio.run(_processed_note(shop, "mailer", recent))
+
+    code, output = _run("events", "prune", input="n\n")
+    assert code == 1, output
+    assert (
+        "Delete 3 delivered delivery(ies) with their attempts and 1 processed-event note(s) "
+        in (output)
+    )
+    assert "Aborted" in output
+    assert len(asyncio.run(_left(shop))[0]) == 6  # declined: nothing deleted
+
+    code, output = _run("events", "prune", "--older-than", "30d", "--yes")
+
+    assert code == 0, output
+    assert (
+        "deleted 3 delivered delivery(ies), 6 attempt(s) and 1 processed-event note(s) "
+        "older than 30d; dead letters are kept"
+    ) in output
+    deliveries, attempted, notes = asyncio.run(_left(shop))
+    kept = {recent_delivered, old_dead, old_pending}
+    assert deliveries == kept
+    assert attempted == kept  # the attempts of the deleted deliveries went with them
+    assert notes == {recent_note}
+    assert old_note not in notes
+    assert not set(old_delivered) & deliveries
+
+    # One row per transaction: every batch is reported, the last one complete.
+    reported: list[tuple[int, int]] = []
+    result = asyncio.run(
+        _prune(shop, before=datetime.now(UTC) - timedelta(days=1), progress=reported)
+    )
+    assert result == PruneResult(deliveries=1, attempts=2, processed=1)
+    assert reported[-1] == (2, 2)
+    assert len(reported) >= 3
+    assert asyncio.run(_left(shop))[0] == {old_dead, old_pending}
+    code, output = _run("events", "prune", "--older-than", "soon")
+    assert code == 2
+    assert "--older-than 'soon' is not an age" in output

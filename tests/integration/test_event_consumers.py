@@ -13,6 +13,7 @@ import pytest
 
 from bastion import Hooks
 from bastion.app import BastionApp, create_app
+from bastion.app.events import runs_relay_in_server
 from bastion.blueprint import Blueprint, IntegerField, Resource, StringField
 from bastion.blueprint.events import DELIVERIES, DELIVERY_ATTEMPTS, PROCESSED_EVENTS
 from bastion.core.events.consumers import ConsumedEvent, ConsumerTarget
@@ -235,7 +236,8 @@ async def test_consumer_runs_in_the_server_without_a_worker(database_url: str) -
 
     await create_schema(SHOP, database_url)
     # No broker configured: each server worker relays and delivers itself.
-    app = create_app(SHOP, settings=Settings(database_url=database_url), hooks=hooks)
+    settings = Settings(database_url=database_url)
+    app = create_app(SHOP, settings=settings, hooks=hooks, relay=runs_relay_in_server(settings))
     try:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://t"

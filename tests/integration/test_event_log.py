@@ -171,3 +171,43 @@ async def test_event_log_skips_resources_that_turn_events_off(world: World) -> N
     response = await world.api.post("/v1/notes", json={"text": "hello"})
     assert response.status_code == 201
     assert await stored_events(world.app) == []
+
+
+async def test_event_log_delete_event_shows_the_state_cascades_left(database_url: str) -> None:
+    # Deleting a customer cascades to its orders, whose delete hook updates the customer:
+    # the customer's delete event must carry that last version, not the one first read.
+    hooks = Hooks()
+
+    @hooks.after_delete("orders")
+    async def note_lost_order(event: HookEvent) -> None:
+        await event.records.update("customers", event.record["customer"], {"tier": "lost"})
+
+    await create_schema(SHOP, database_url)
+    app = create_app(SHOP, settings=Settings(database_url=database_url), hooks=hooks, relay=False)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as api:
+        world = World(app, api)
+        ada = await world.customer(tier="gold")
+        await api.post("/v1/orders", json={"customer": ada["id"]})
+        assert (await api.delete(f"/v1/customers/{ada['id']}")).status_code == 204
+        events = [e for e in await stored_events(app) if str(e["record_id"]) == ada["id"]]
+        breaks = StreamChecker().check_all(await raw_events(app))
+    await app.stop()
+    assert breaks == []
+    assert [(e["type"], e["record_version"]) for e in events] == [
+        ("customers.created", 1),
+        ("customers.updated", 2),
+        ("customers.deleted", 2),
+    ]
+    assert events[2]["changes"]["tier"] == {"before": "lost", "after": None}
+
+
+async def test_event_log_never_tells_whether_a_secret_is_set(world: World) -> None:
+    await world.customer("Ada", password="s3cret-value")
+    await world.customer("Bob")
+    events = await stored_events(world.app)
+    assert [e["changes"]["password"] for e in events] == [
+        {"before": None, "after": "[redacted]"},
+        {"before": None, "after": "[redacted]"},
+    ]

@@ -180,13 +180,14 @@ def start_worker(
     env: dict[str, str], blueprint: Path, log: Path
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    process = subprocess.Popen(
-        [bastion_script(), "worker", str(blueprint), "--port", str(port)],
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with log.open("ab") as output:  # the worker keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [bastion_script(), "worker", str(blueprint), "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     return process, f"http://127.0.0.1:{port}"
 
 

@@ -497,6 +497,10 @@ async def test_webhooks_admin_api_shows_the_secret_once_and_only_to_admins(
             "open_until": None,
         }
         hook = f"{HOOKS}/{subscription['id']}"
+        assert created.headers["location"] == hook
+        assert (await w.api.get(created.headers["location"], headers=w.admin)).status_code == 200
+        document = (await w.api.get("/openapi.json")).json()
+        assert "Location" in document["paths"][HOOKS]["post"]["responses"]["201"]["headers"]
 
         listed = await w.api.get(HOOKS, headers=w.admin)
         shown = await w.api.get(hook, headers=w.admin)

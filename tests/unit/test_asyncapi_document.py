@@ -33,6 +33,7 @@ from bastion.blueprint import (
     StringField,
     TextField,
     load_blueprint,
+    with_identity,
 )
 from bastion.cli import app as cli
 from service_support import service_missing
@@ -144,7 +145,8 @@ def _order_event(**changes: Any) -> Document:
 @pytest.mark.parametrize("path", [EXAMPLE, SHOP], ids=["example", "shop"])
 @pytest.mark.parametrize("broker_url", [None, "amqp://guest:guest@127.0.0.1:5672/"])
 def test_asyncapi_document_is_valid_asyncapi_3(path: Path, broker_url: str | None) -> None:
-    document = build_asyncapi(load_blueprint(path), broker_url=broker_url)
+    # As `bastion export asyncapi` builds it: with the built-in users and tenants.
+    document = build_asyncapi(with_identity(load_blueprint(path)), broker_url=broker_url)
     errors = [
         f"{'/'.join(map(str, error.absolute_path))}: {error.message[:300]}"
         for error in Draft7Validator(_official_schema()).iter_errors(document)
@@ -168,7 +170,7 @@ def test_asyncapi_refs_resolve_and_schemas_are_json_schemas(path: Path) -> None:
 
 @pytest.mark.parametrize("path", [EXAMPLE, SHOP], ids=["example", "shop"])
 def test_asyncapi_every_example_event_matches_its_message(path: Path) -> None:
-    document = build_asyncapi(load_blueprint(path))
+    document = build_asyncapi(with_identity(load_blueprint(path)))
     for key, channel in document["channels"].items():
         validator = _payload_validator(document, key)
         for message in channel["messages"].values():
@@ -367,11 +369,50 @@ def test_asyncapi_export_command_writes_the_document(
 def test_asyncapi_export_command_reads_the_broker_setting(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bastion.settings import Settings
-
-    if "broker_url" not in Settings.model_fields:
-        pytest.skip("the settings have no broker_url in this version")
+    monkeypatch.delenv("BASTION_BROKER_CHANNEL", raising=False)
     monkeypatch.setenv("BASTION_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
     result = CliRunner().invoke(cli, ["export", "asyncapi", str(EXAMPLE)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["servers"]["broker"]["host"] == "127.0.0.1:5672"
+
+    monkeypatch.setenv("BASTION_BROKER_URL", "memory://")  # the in-process bus: no server
+    result = CliRunner().invoke(cli, ["export", "asyncapi", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    assert "servers" not in json.loads(result.stdout)
+
+
+def test_asyncapi_export_command_uses_the_configured_channel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("BASTION_BROKER_URL", raising=False)
+    monkeypatch.setenv("BASTION_BROKER_CHANNEL", "shop.events")
+    result = CliRunner().invoke(cli, ["export", "asyncapi", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    created = json.loads(result.stdout)["channels"]["ordersCreated"]
+    assert created["address"] == "shop.events.orders.created"
+    assert created["bindings"]["amqp"]["exchange"]["name"] == "shop.events"
+    assert "bastion.events" not in result.stdout
+
+    result = CliRunner().invoke(cli, ["export", "asyncapi", str(EXAMPLE), "--channel", "crm"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["channels"]["ordersCreated"]["address"] == (
+        "crm.orders.created"
+    )
+
+
+def test_asyncapi_export_command_lists_the_built_in_users_and_tenants(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("BASTION_BROKER_CHANNEL", raising=False)
+    result = CliRunner().invoke(cli, ["export", "asyncapi", str(SHOP)])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    addresses = {channel["address"] for channel in document["channels"].values()}
+    for name in ("users", "tenants"):
+        for action in ("created", "updated", "deleted"):
+            assert f"bastion.events.{name}.{action}" in addresses
+    # Bastion's own bookkeeping (credentials, the event log...) is internal: no channel.
+    assert not [address for address in addresses if ".bastion_" in address]
+    users = document["components"]["schemas"]["UsersChanges"]["properties"]
+    assert "email" in users
+    assert not {"password", "password_hash"} & set(users)

@@ -1,6 +1,6 @@
 """event log, outbox and deliveries
 
-Revision ID: 0004_0ee066fe3cb8
+Revision ID: 0004_02df2ee2028e
 Revises: 0003_ebc73c363fda
 
 Planned by Bastion from the blueprint; read it before `bastion migrate apply`.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0004_0ee066fe3cb8"
+revision = "0004_02df2ee2028e"
 down_revision = "0003_ebc73c363fda"
 branch_labels = None
 depends_on = None
@@ -1319,7 +1319,7 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": None,
-                    "filterable": True,
+                    "filterable": False,
                     "sortable": False,
                     "searchable": False,
                     "hidden_from": [],
@@ -1333,7 +1333,7 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": None,
-                    "filterable": True,
+                    "filterable": False,
                     "sortable": False,
                     "searchable": False,
                     "hidden_from": [],
@@ -1346,8 +1346,8 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": None,
-                    "filterable": True,
-                    "sortable": True,
+                    "filterable": False,
+                    "sortable": False,
                     "searchable": False,
                     "hidden_from": [],
                     "read_only_for": [],
@@ -1359,7 +1359,7 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": None,
-                    "filterable": True,
+                    "filterable": False,
                     "sortable": False,
                     "searchable": False,
                     "hidden_from": [],
@@ -1504,7 +1504,7 @@ BLUEPRINT_SNAPSHOT = {
                     "unique": False,
                     "description": None,
                     "default": None,
-                    "filterable": True,
+                    "filterable": False,
                     "sortable": False,
                     "searchable": False,
                     "hidden_from": [],
@@ -2062,10 +2062,7 @@ BLUEPRINT_SNAPSHOT = {
             "ix_bastion_flags_created_at_id": {"fields": ["created_at", "id"], "unique": False},
         },
         "bastion_events": {
-            "ix_bastion_events_seq_id": {"fields": ["seq", "id"], "unique": False},
             "ix_bastion_events_created_at_id": {"fields": ["created_at", "id"], "unique": False},
-            "ix_bastion_events_record_id": {"fields": ["record_id"], "unique": False},
-            "ix_bastion_events_type": {"fields": ["type"], "unique": False},
         },
         "bastion_outbox": {
             "ix_bastion_outbox_created_at_id": {"fields": ["created_at", "id"], "unique": False},
@@ -2293,9 +2290,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("bastion_events", schema=None) as batch_op:
         batch_op.create_index("ix_bastion_events_created_at_id", ["created_at", "id"], unique=False)
-        batch_op.create_index("ix_bastion_events_record_id", ["record_id"], unique=False)
-        batch_op.create_index("ix_bastion_events_seq_id", ["seq", "id"], unique=False)
-        batch_op.create_index("ix_bastion_events_type", ["type"], unique=False)
         batch_op.create_index(
             "uq_bastion_events_resource_record_id_seq",
             ["resource", "record_id", "seq"],
@@ -2506,9 +2500,6 @@ def downgrade() -> None:
     op.drop_index(
         "uq_bastion_events_resource_record_id_seq", table_name="bastion_events", if_exists=True
     )
-    op.drop_index("ix_bastion_events_type", table_name="bastion_events", if_exists=True)
-    op.drop_index("ix_bastion_events_seq_id", table_name="bastion_events", if_exists=True)
-    op.drop_index("ix_bastion_events_record_id", table_name="bastion_events", if_exists=True)
     op.drop_index("ix_bastion_events_created_at_id", table_name="bastion_events", if_exists=True)
     op.drop_table("bastion_events")
     op.drop_index(

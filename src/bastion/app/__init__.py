@@ -224,8 +224,10 @@ def create_app(
         span_exporter: where spans go when ``settings.tracing`` is on, instead of
             the OTLP exporter the ``OTEL_*`` variables configure (tests pass the
             SDK's in-memory exporter).
-        relay: run the outbox relay and event deliveries in this application; by
-            default only when no broker is configured (``bastion worker`` passes ``True``).
+        relay: run the outbox relay and event deliveries in this application's process;
+            by default only with ``BASTION_RELAY_IN_SERVER=true``. ``bastion serve``
+            passes ``True`` when no broker is configured, ``bastion worker`` always:
+            an application embedded elsewhere relays only when asked to.
 
     Raises:
         BlueprintInvalid: the blueprint (or the Python code it names) is wrong.
@@ -268,7 +270,7 @@ def create_app(
         access=access,
         events=events.log,
     )
-    events.attach(service, hooks, run=runs_relay_in_server(settings) if relay is None else relay)
+    events.attach(service, hooks, run=bool(settings.relay_in_server) if relay is None else relay)
     assert events.deliveries is not None  # attach always builds it
     webhooks = webhook_routes(
         service,
@@ -340,4 +342,4 @@ def app_from_environment() -> BastionApp:
         json=settings.effective_log_format is LogFormat.JSON,
         redact=secret_field_names(blueprint),
     )
-    return create_app(blueprint, settings=settings)
+    return create_app(blueprint, settings=settings, relay=runs_relay_in_server(settings))

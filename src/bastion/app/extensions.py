@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import sys
@@ -21,7 +22,10 @@ def _problem(blueprint: Blueprint, key: str, message: str, hint: str) -> Bluepri
 
 
 def _module_from_file(path: Path) -> ModuleType:
-    name = f"bastion_project_{path.stem}_{abs(hash(path.resolve())):x}"
+    # A stable name (not ``hash()``, which differs per process): names derived from it,
+    # such as a consumer's default name, must be the same in every worker and restart.
+    digest = hashlib.blake2b(str(path.resolve()).encode(), digest_size=6).hexdigest()
+    name = f"bastion_project_{path.stem}_{digest}"
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)

@@ -2,7 +2,8 @@
 with a small HTTP endpoint for probes and metrics.
 
 - ``GET /healthz``: the process is alive.
-- ``GET /readyz``: the database and the broker answer (503 problem document if not).
+- ``GET /readyz``: the database and the broker answer (503 problem document if not),
+  in the same format as the server's.
 - ``GET /metrics``: outbox lag (count and age of unpublished events), events
   published, publish failures, deliveries by result (Prometheus text format).
 """
@@ -12,10 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
-import orjson
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -26,7 +26,10 @@ from starlette.routing import Route
 
 from bastion.app import BastionApp, create_app
 from bastion.app.events import EventsWiring
+from bastion.app.health import health_routes
 from bastion.blueprint import Blueprint
+from bastion.ops.health import Dependency
+from bastion.ops.lifecycle import Lifecycle
 from bastion.settings import Settings
 
 __all__ = ["EventMetrics", "build_worker", "worker_probe_app"]
@@ -34,8 +37,6 @@ __all__ = ["EventMetrics", "build_worker", "worker_probe_app"]
 log = logging.getLogger("bastion.events")
 
 _LAG_INTERVAL_SECONDS = 2.0
-_CHECK_TIMEOUT_SECONDS = 2.0
-_NO_STORE = {"Cache-Control": "no-store"}
 
 
 class EventMetrics(Collector):
@@ -104,38 +105,6 @@ def worker_probe_app(app: BastionApp) -> Starlette:
                     _, metrics.lag_age = await events.relay.measure_lag()
             await asyncio.sleep(_LAG_INTERVAL_SECONDS)
 
-    async def healthz(request: Request) -> Response:
-        return Response(b'{"status":"ok"}', media_type="application/json", headers=_NO_STORE)
-
-    async def readyz(request: Request) -> Response:
-        checks: dict[str, str] = {}
-        for name, ping in (("database", events.sql_store.ping), ("broker", _broker_ping(events))):
-            try:
-                await asyncio.wait_for(ping(), timeout=_CHECK_TIMEOUT_SECONDS)
-                checks[name] = "ok"
-            except Exception as exc:  # the reason's kind only: hosts go to the log
-                log.warning("worker readiness: %s failed: %s", name, exc)
-                checks[name] = f"failing: {type(exc).__name__}"
-        failing = [name for name, state in checks.items() if state != "ok"]
-        if not failing:
-            body = {"status": "ready", "checks": checks}
-            return Response(orjson.dumps(body), media_type="application/json", headers=_NO_STORE)
-        problem = {
-            "type": "urn:bastion:problem:not_ready",
-            "title": "Not ready",
-            "status": 503,
-            "detail": f"{', '.join(failing)} not answering",
-            "code": "not_ready",
-            "failing": failing,
-            "checks": checks,
-        }
-        return Response(
-            orjson.dumps(problem),
-            status_code=503,
-            media_type="application/problem+json",
-            headers={**_NO_STORE, "Retry-After": "5"},
-        )
-
     async def metrics_endpoint(request: Request) -> Response:
         return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
 
@@ -151,17 +120,22 @@ def worker_probe_app(app: BastionApp) -> Starlette:
                 await sampler
             await app.stop()
 
+    # The same /healthz and /readyz as the server's (docs/operations.md), with the broker
+    # as a dependency beside the database.
+    dependencies = [
+        Dependency("database", events.sql_store.ping),
+        Dependency("broker", _broker_ping(events)),
+    ]
+    probes = health_routes(
+        dependencies, timeout=app.settings.readiness_timeout * 2, lifecycle=Lifecycle()
+    )
     return Starlette(
-        routes=[
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics_endpoint),
-        ],
+        routes=[*probes, Route("/metrics", metrics_endpoint)],
         lifespan=lifespan,
     )
 
 
-def _broker_ping(events: EventsWiring) -> Any:
+def _broker_ping(events: EventsWiring) -> Callable[[], Awaitable[None]]:
     async def ping() -> None:
         if events.broker is not None:
             await events.broker.ping()

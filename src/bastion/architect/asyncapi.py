@@ -154,7 +154,9 @@ def build_asyncapi(
     """The AsyncAPI 3.0 document of every event ``blueprint``'s records publish.
 
     Args:
-        blueprint: a validated blueprint.
+        blueprint: a validated blueprint; pass ``with_identity(blueprint)`` to list the
+            built-in ``users`` and ``tenants`` a server publishes too (``bastion export
+            asyncapi`` does).
         broker_url: the broker the events go to (``amqp://``, ``amqps://``,
             ``nats://``, ``redis://``, ``rediss://``); listed as the document's
             server without its credentials. ``None`` lists no server.

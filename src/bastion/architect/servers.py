@@ -19,6 +19,7 @@ _BROKERS: dict[str, tuple[str, str | None, str]] = {
     "amqp": ("amqp", "0-9-1", "RabbitMQ: events go to a topic exchange."),
     "amqps": ("amqps", "0-9-1", "RabbitMQ over TLS: events go to a topic exchange."),
     "nats": ("nats", None, "NATS JetStream: events go to subjects under the channel."),
+    "tls": ("nats", None, "NATS JetStream over TLS: events go to subjects under the channel."),
     "redis": ("redis", None, "Redis Streams: events are appended to one stream."),
     "rediss": ("redis", None, "Redis Streams over TLS: events are appended to one stream."),
 }

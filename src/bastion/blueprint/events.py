@@ -67,15 +67,17 @@ def _internal(description: str, fields: dict[str, object], indexes: list[Index])
 
 def event_resources() -> dict[str, Resource]:
     """The internal resources of the event log and its delivery, by name."""
-    stream = StringField(max_length=200, required=True, filterable=True)
+    # Every change writes an event and an outbox row: their tables carry only the indexes
+    # their queries read (a record's stream; the oldest pending event of each stream).
+    stream = StringField(max_length=200, required=True)
     return {
         EVENTS: _internal(
             "Audit/event log: one row per change of a record, append-only, hash-chained.",
             {
-                "resource": StringField(max_length=63, required=True, filterable=True),
-                "record_id": UuidField(required=True, filterable=True),
-                "seq": IntegerField(required=True, filterable=True, sortable=True),
-                "type": StringField(max_length=127, required=True, filterable=True),
+                "resource": StringField(max_length=63, required=True),
+                "record_id": UuidField(required=True),
+                "seq": IntegerField(required=True),
+                "type": StringField(max_length=127, required=True),
                 "record_version": IntegerField(required=True),
                 "changes": TextField(required=True),
                 "sealed": TextField(),

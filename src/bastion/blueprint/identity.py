@@ -80,9 +80,12 @@ def _user_fields() -> dict[str, Any]:
             filterable=True,
             sortable=True,
             read_only_for=_EVERYONE_ELSE,
+            personal=True,
             description="Sign-in address (none for service accounts).",
         ),
-        "name": StringField(max_length=200, filterable=True, description="Display name."),
+        "name": StringField(
+            max_length=200, filterable=True, personal=True, description="Display name."
+        ),
         "kind": EnumField(
             values=["person", "service"],
             default="person",

@@ -7,7 +7,7 @@ from uuid import UUID
 
 import typer
 
-from bastion.blueprint import Blueprint
+from bastion.blueprint import Blueprint, with_identity
 from bastion.cli.common import (
     BLUEPRINT_ARGUMENT,
     console,
@@ -95,7 +95,8 @@ def erase(
     if parsed is None:
         fail(f"{record_id!r} is not a record id (a UUID such as 0190b0b0-...)")
     record: UUID = parsed
-    served = read_blueprint(blueprint, read_settings())[0].served_resources()
+    # users and tenants are served too (and users' email and name are personal).
+    served = with_identity(read_blueprint(blueprint, read_settings())[0]).served_resources()
     if resource not in served:
         known = ", ".join(sorted(served)) or "none"
         fail(f"the blueprint has no resource {resource!r} (it has: {known})")

@@ -25,9 +25,13 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.command(help="Serve the blueprint over HTTP (applies migrations itself in development).")(serve)
-app.command(help="Publish committed events to the broker and deliver webhooks and consumers.")(
-    worker
-)
+app.command(
+    help="Publish committed events to the broker and deliver webhooks and consumers.\n\n"
+    "Events go to BASTION_BROKER_URL: amqp:// (RabbitMQ), nats:// (NATS JetStream) or "
+    "redis:// (Redis Streams); unset, to the in-process bus. Run as many workers as you "
+    "like: they share the work, each record's events stay in order. Stops cleanly on "
+    "SIGTERM."
+)(worker)
 app.command(help="Create a new project: blueprint, hooks, .env.example and README.")(init)
 app.command(help="Validate the blueprint and report every problem with its line.")(check)
 app.add_typer(migrate_app, name="migrate")

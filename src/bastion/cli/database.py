@@ -13,6 +13,7 @@ from bastion.adapters.sql.migrations import migration_status, sync_schema_for_de
 from bastion.adapters.sql.store import SqlStore
 from bastion.api.rest.auth.admin_routes import admin_of
 from bastion.app.caching import cached_store
+from bastion.app.events import build_event_log
 from bastion.app.identity import build_identity
 from bastion.blueprint import Blueprint, with_identity
 from bastion.cli.common import console, fail, read_blueprint, read_settings
@@ -79,7 +80,10 @@ async def open_records(settings: Settings, blueprint: Blueprint) -> AsyncIterato
     cached = cached_store(settings, served, store, None)
     await cached.start()
     try:
-        yield RecordService(blueprint=served, store=cached)
+        # Writes made here (users, service accounts) are logged like the server's.
+        yield RecordService(
+            blueprint=served, store=cached, events=build_event_log(settings, served)
+        )
     finally:
         await cached.close()
 

@@ -1,8 +1,9 @@
-"""``bastion events status`` and ``bastion events dead-letters list|show|replay``."""
+"""``bastion events status|prune`` and ``bastion events dead-letters list|show|replay``."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from uuid import UUID
@@ -15,8 +16,9 @@ from rich.table import Table
 
 from bastion.blueprint import Blueprint
 from bastion.cli.common import BLUEPRINT_ARGUMENT, console, fail
-from bastion.cli.database import run_with_database
+from bastion.cli.database import open_records, run_with_database
 from bastion.cli.event_store import open_event_store, subject_keys
+from bastion.cli.progress import counting_progress
 from bastion.core.events.dead_letters import (
     DeliveryDetail,
     EventsStatus,
@@ -27,6 +29,8 @@ from bastion.core.events.dead_letters import (
     replay_dead_letters,
     replay_deliveries,
 )
+from bastion.core.events.retention import PruneResult, count_prunable, prune_deliveries
+from bastion.core.identity.admin import OPERATOR
 from bastion.core.ids import parse_id
 from bastion.core.ports import Row
 from bastion.settings import Settings
@@ -34,7 +38,8 @@ from bastion.settings import Settings
 __all__ = ["events_app"]
 
 events_app = typer.Typer(
-    help="Inspect event publishing and delivery; list, show and replay dead letters.",
+    help="Inspect event publishing and delivery; list, show and replay dead letters; "
+    "prune old deliveries.",
     no_args_is_help=True,
 )
 dead_letters_app = typer.Typer(
@@ -65,6 +70,21 @@ def _print_table(table: Table) -> None:
     natural = Measurement.get(console, console.options.update_width(100_000), table)
     width = max(console.width, natural.maximum)
     Console(file=console.file, width=width, soft_wrap=True, color_system=None).print(table)
+
+
+_AGE = re.compile(r"(?P<amount>[0-9]{1,5})\s*(?P<unit>[smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
+
+
+def _age(text: str) -> timedelta:
+    """``30d``, ``12h``, ``2w``... as a duration; exits with an example otherwise."""
+    matched = _AGE.fullmatch(text.strip().lower())
+    if matched is None or int(matched["amount"]) == 0:
+        fail(
+            f"--older-than {text!r} is not an age: give a positive number and a unit, "
+            "s, m, h, d or w (e.g. 30d, 12h, 2w)"
+        )
+    return timedelta(seconds=int(matched["amount"]) * _UNITS[matched["unit"]])
 
 
 def _delivery_id(text: str) -> UUID:
@@ -190,9 +210,15 @@ def show(
 
 
 DELIVERY_IDS = typer.Argument(
-    None, metavar="DELIVERY_ID", help="The deliveries to send again.", show_default=False
+    None, metavar="DELIVERY_ID", help="The dead letters to send again.", show_default=False
 )
 EVERY = typer.Option(False, "--all", help="Every dead letter (see --target-kind).")
+FORCE = typer.Option(
+    False,
+    "--force",
+    help="Send deliveries given by id again even if they were delivered (their target "
+    "gets the event twice). Pending ones are never replayed.",
+)
 BLUEPRINT_OPTION = typer.Option(
     None,
     "--blueprint",
@@ -206,31 +232,87 @@ def replay(
     delivery_ids: list[str] | None = DELIVERY_IDS,
     every: bool = EVERY,
     target_kind: TargetKind | None = TARGET_KIND,
+    force: bool = FORCE,
     blueprint: Path | None = BLUEPRINT_OPTION,
 ) -> None:
     """Send dead letters again: pending from attempt 1, for the running `bastion worker`.
 
     Give their ids, or --all (with --target-kind, only those of that kind).
+
+    Given by id, one that is not dead is skipped (exit 1); --force replays delivered ones too.
+
+    Each replay is recorded in the auth audit trail as delivery.replayed.
     """
     if every == bool(delivery_ids):
         fail("give delivery ids, or --all (not both)")
     if target_kind is not None and not every:
         fail("--target-kind only narrows --all")
+    if force and every:
+        fail("--force only applies to deliveries given by id: --all replays dead letters only")
     wanted = [_delivery_id(text) for text in delivery_ids or ()]
 
     async def work(settings: Settings, model: Blueprint) -> ReplayResult | int:
-        async with open_event_store(settings, model) as store:
+        async with open_records(settings, model) as service:
             if every:
-                return await replay_dead_letters(store, target_kind=target_kind)
-            return await replay_deliveries(store, wanted)
+                return await replay_dead_letters(service, OPERATOR, target_kind=target_kind)
+            return await replay_deliveries(service, OPERATOR, wanted, force=force)
 
     result = run_with_database(blueprint, work)
     if isinstance(result, int):
         console.print(f"replayed {result} dead letter(s)", highlight=False)
         return
     console.print(f"replayed {len(result.replayed)} delivery(ies)", highlight=False)
-    for delivery in result.already_pending:
-        console.print(f"{delivery}: already pending, left alone", highlight=False)
+    for delivery, found in result.skipped.items():
+        hint = "; --force sends it again" if found == "delivered" else ""
+        console.print(
+            f"{delivery}: not a dead letter (status: {found}), skipped{hint}", highlight=False
+        )
     if result.missing:
         missing = ", ".join(str(delivery) for delivery in result.missing)
         fail(f"there is no delivery with id {missing}", code=1)
+    if result.skipped:
+        raise typer.Exit(1)
+
+
+OLDER_THAN = typer.Option(
+    "30d",
+    "--older-than",
+    help="Delete what is older than this: a number and s, m, h, d or w (30d, 12h, 2w).",
+)
+YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (scripts).")
+
+
+@events_app.command()
+def prune(
+    blueprint: Path | None = BLUEPRINT_ARGUMENT,
+    older_than: str = OLDER_THAN,
+    yes: bool = YES,
+) -> None:
+    """Delete delivered deliveries (with their attempt log) and in-app consumers' notes
+    of processed events older than --older-than (default 30d). Dead letters are kept:
+    they need someone to look at them. Runs in batches of 1000, one transaction each."""
+    age = _age(older_than)
+
+    async def work(settings: Settings, model: Blueprint) -> PruneResult:
+        before = datetime.now(UTC) - age
+        async with open_event_store(settings, model) as store:
+            found = await count_prunable(store, before=before)
+            if not found.total:
+                return PruneResult()
+            if not yes:
+                # Asked once the counts are known (the question states them).
+                typer.confirm(
+                    f"Delete {found.deliveries} delivered delivery(ies) with their attempts "
+                    f"and {found.processed} processed-event note(s) older than {older_than}?",
+                    abort=True,
+                )
+            with counting_progress("pruning") as on_progress:
+                return await prune_deliveries(store, before=before, progress=on_progress)
+
+    result = run_with_database(blueprint, work)
+    console.print(
+        f"deleted {result.deliveries} delivered delivery(ies), {result.attempts} "
+        f"attempt(s) and {result.processed} processed-event note(s) older than "
+        f"{older_than}; dead letters are kept",
+        highlight=False,
+    )

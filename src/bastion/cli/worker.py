@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 from pathlib import Path
 
 import typer
 import uvicorn
 
 from bastion.adapters.bus import describe_broker_url
+from bastion.app import BastionApp
 from bastion.app.worker import build_worker, worker_probe_app
 from bastion.cli.common import BLUEPRINT_ARGUMENT, console, read_blueprint, read_settings
 from bastion.ops.logging import configure_logging, secret_field_names, uvicorn_log_config
@@ -19,11 +22,24 @@ HOST = typer.Option(
 )
 PORT = typer.Option(
     None,
-    help="Port of the health endpoint: /healthz, /readyz, /metrics (default 8001).",
+    help="Port of the health endpoint: /healthz, /readyz, /metrics (default 8001; 0: none).",
     show_default=False,
-    min=1,
+    min=0,
     max=65535,
 )
+
+
+async def _run_without_endpoint(app: BastionApp) -> None:
+    """Relay until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await app.start()
+    try:
+        await stop.wait()
+    finally:
+        await app.stop()
 
 
 def worker(
@@ -47,8 +63,13 @@ def worker(
         redact=secret_field_names(model),
     )
     app = build_worker(settings, model)
+    where = describe_broker_url(settings.broker_url)
+    if not settings.worker_port:
+        console.print(f"relaying [bold]{model.name}[/] events to {where} (no health endpoint)")
+        asyncio.run(_run_without_endpoint(app))
+        return
     console.print(
-        f"relaying [bold]{model.name}[/] events to {describe_broker_url(settings.broker_url)}; "
+        f"relaying [bold]{model.name}[/] events to {where}; "
         f"health on http://{settings.worker_host}:{settings.worker_port}"
     )
     config = uvicorn.Config(

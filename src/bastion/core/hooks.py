@@ -29,6 +29,7 @@ through ``event.records`` commits or rolls back with it.
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -119,7 +120,9 @@ class Hooks:
         The function gets a :class:`~bastion.core.events.consumers.ConsumedEvent`; what
         it writes through ``event.records`` commits with the note that the event was
         processed, so a redelivered event is skipped. A failure is retried with
-        exponential backoff and jitter, then dead-lettered (``bastion events dead-letters``)::
+        exponential backoff and jitter, then dead-lettered (``bastion events dead-letters``).
+        ``name`` (default: ``<file stem>.<function>``, e.g. ``hooks.count_sales``) keys its
+        processed events and dead letters: keep it when moving the function::
 
             @hooks.consumer("orders.created")
             async def count_sales(event: ConsumedEvent) -> None:
@@ -129,7 +132,10 @@ class Hooks:
             raise ValueError("name the event types to consume, e.g. consumer('orders.created')")
 
         def register(function: C) -> C:
-            consumer_name = name or f"{function.__module__}.{function.__qualname__}"
+            # The default must not depend on the module's import name (a project's hooks
+            # module is loaded under a generated one): its file and function name.
+            source = Path(function.__code__.co_filename).stem
+            consumer_name = name or f"{source}.{function.__qualname__}"
             self.consumers[consumer_name] = ConsumerSpec(consumer_name, event_types, function)
             return function
 

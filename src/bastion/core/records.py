@@ -481,6 +481,7 @@ class TransactionRecords:
             return
         seen.add(key)
         await self._run_hooks("before_delete", resource, current, current)
+        touched = self._service.hooks.has("before_delete", resource)
         for ref in self._service._references[resource]:
             child_ids = await self._uow.referencing(ref.resource, ref.field, current["id"])
             child_ids = [cid for cid in child_ids if (ref.resource, cid) not in seen]
@@ -491,6 +492,7 @@ class TransactionRecords:
                     f"{len(child_ids)} {ref.resource} record(s) still refer to this {resource} "
                     f"record through {ref.field!r}; delete or reassign them first"
                 )
+            touched = True
             for child_id in child_ids:
                 child = await self._uow.fetch(ref.resource, child_id, for_update=True)
                 if child is None:
@@ -499,6 +501,10 @@ class TransactionRecords:
                     await self.delete_record(ref.resource, child, seen)
                 else:
                     await self.write_update(ref.resource, child, {ref.field: None})
+        if touched:
+            # A hook or a cascade may have changed the record meanwhile (an item's
+            # delete hook updating its order's total): its event shows the last state.
+            current = await self._uow.fetch(resource, current["id"]) or current
         if not await self._uow.delete(resource, current["id"]):
             raise _missing(resource, current["id"])
         await self._log("deleted", resource, current, None)

@@ -330,6 +330,12 @@ _UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.asgi")
 _UVICORN_ACCESS = "uvicorn.access"
 
 
+_QUIET_LIBRARIES = {"aiormq": "ERROR", "aio_pika": "ERROR"}
+"""Libraries whose warnings repeat what Bastion already reports: aio-pika's robust
+connection logs every failed reconnect with a traceback, while the relay logs each failed
+round once. ``BASTION_LOG_LEVELS`` can set them lower again."""
+
+
 def configure_logging(
     *,
     level: str,
@@ -353,6 +359,7 @@ def configure_logging(
     string) unless ``levels`` names ``uvicorn.access``.
     """
     global _access_sink
+    levels = {**_QUIET_LIBRARIES, **levels}
     handler = log_handler(stream)
     _access_sink = handler if json else None
     target = stream if stream is not None else sys.stderr

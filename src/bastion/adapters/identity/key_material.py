@@ -4,6 +4,7 @@ encryption of the private half at rest."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -97,7 +98,10 @@ def load_private_key(pem: bytes) -> Ed25519PrivateKey:
     return key
 
 
+@functools.lru_cache(maxsize=8)
 def _fernet(secret: str) -> Fernet:
+    # Derived once per secret: HKDF took a third of each encryption (measured: 12 of 41 µs
+    # when sealing a record's personal-data key), and the secret is in memory anyway.
     if not secret:
         raise ValueError("the signing key secret must not be empty")
     derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(

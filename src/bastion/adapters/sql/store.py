@@ -24,14 +24,14 @@ from bastion.adapters.sql.drivers import (
 from bastion.adapters.sql.errors import translate_error
 from bastion.adapters.sql.idempotency import IdempotencyStatements, advisory_lock_key
 from bastion.adapters.sql.internal_tables import IDEMPOTENCY_TABLE, add_internal_tables
-from bastion.adapters.sql.outbox import OutboxStatements
+from bastion.adapters.sql.outbox import EventStatements, OutboxStatements
 from bastion.adapters.sql.queries import ReadStatements
 from bastion.adapters.sql.schema import build_metadata
 from bastion.adapters.sql.shapes import ShapeCache
 from bastion.adapters.sql.statements import ResourceStatements
 from bastion.adapters.sql.urls import parse_database_url
 from bastion.blueprint import BelongsTo, Blueprint, with_identity
-from bastion.blueprint.events import DELIVERIES, OUTBOX
+from bastion.blueprint.events import DELIVERIES, EVENTS, OUTBOX
 from bastion.core.aggregation import AggregateSpec
 from bastion.core.errors import BastionError
 from bastion.core.ports import AfterCommit, IdempotencyRecord, PoolStats, Row, Telemetry
@@ -61,6 +61,7 @@ class SqlUnitOfWork:
     __slots__ = (
         "_callbacks",
         "_conn",
+        "_events",
         "_idempotency",
         "_index_fields",
         "_outbox",
@@ -81,9 +82,11 @@ class SqlUnitOfWork:
         reads: ReadStatements,
         span_system: str | None = None,
         outbox: OutboxStatements | None = None,
+        events: EventStatements | None = None,
     ) -> None:
         self._conn = conn
         self._outbox = outbox
+        self._events = events
         self._reads = reads
         self._tables = tables
         self._index_fields = index_fields
@@ -232,6 +235,46 @@ class SqlUnitOfWork:
         keys = self._keys()
         args = keys.purge_args(now, limit)
         return await self._run("purge", IDEMPOTENCY_TABLE, self._conn.execute, keys.purge.sql, args)
+
+    # The event log ---------------------------------------------------------
+
+    def _event_statements(self) -> EventStatements:
+        if self._events is None:
+            raise RuntimeError("this unit of work was opened without the event log tables")
+        return self._events
+
+    async def append_event(self, event: Row, outbox: Row) -> None:
+        """Insert an event and its outbox row (one statement on PostgreSQL)."""
+        statements = self._event_statements()
+        encode_event = self._tables[EVENTS].codec.encode
+        encode_outbox = self._tables[OUTBOX].codec.encode
+        if statements.together is not None:
+            values = {f"e_{n}": encode_event(n, event[n]) for n in statements.event_columns}
+            values.update(
+                {f"o_{n}": encode_outbox(n, outbox[n]) for n in statements.outbox_columns}
+            )
+            sql, args = statements.together.sql, statements.together.bind(values)
+            await self._run("insert", EVENTS, self._conn.execute, sql, args)
+            return
+        assert statements.event is not None and statements.outbox is not None
+        event_args = statements.event.bind(
+            {f"e_{n}": encode_event(n, event[n]) for n in statements.event_columns}
+        )
+        outbox_args = statements.outbox.bind(
+            {f"o_{n}": encode_outbox(n, outbox[n]) for n in statements.outbox_columns}
+        )
+        await self._run("insert", EVENTS, self._conn.execute, statements.event.sql, event_args)
+        await self._run("insert", OUTBOX, self._conn.execute, statements.outbox.sql, outbox_args)
+
+    async def stream_head(self, resource: str, record_id: UUID) -> tuple[int, str] | None:
+        """(seq, hash) of the record's latest event, or ``None``."""
+        statement = self._event_statements().head
+        codec = self._tables[EVENTS].codec
+        args = statement.bind(
+            {"resource": resource, "record_id": codec.encode("record_id", record_id)}
+        )
+        row = await self._run("fetch", EVENTS, self._conn.fetch_one, statement.sql, args)
+        return None if row is None else (int(row[0]), str(row[1]))
 
     # The outbox and event deliveries (see :mod:`bastion.adapters.sql.outbox`) ----
 
@@ -421,6 +464,7 @@ class SqlStore:
         }
         self._index_fields = _unique_index_fields(metadata)
         self._outbox = OutboxStatements(metadata, parsed.dialect)
+        self._events = EventStatements(metadata, parsed.dialect)
         codecs = {name: table.codec for name, table in self._tables.items()}
         self._reads = ReadStatements.of(blueprint, metadata, parsed.dialect, codecs)
 
@@ -460,6 +504,7 @@ class SqlStore:
             reads=self._reads,
             span_system=self._span_system,
             outbox=self._outbox,
+            events=self._events,
         )
 
     def _translated(self, exc: Exception) -> BastionError | None:

@@ -3,7 +3,8 @@ delivery log and dead letters, for admins.
 
 - ``GET /v1/admin/webhooks``: every subscription;
 - ``POST /v1/admin/webhooks``: subscribe (``{url, event_types, description?,
-  enabled?}``); the answer (201) carries the ``secret``, shown only there;
+  enabled?}``); the answer (201, ``Location`` of the subscription) carries the
+  ``secret``, shown only there;
 - ``GET``, ``PATCH``, ``DELETE /v1/admin/webhooks/{id}``: one subscription;
 - ``POST /v1/admin/webhooks/{id}:rotate-secret``: a new secret, shown once;
 - ``GET /v1/admin/webhooks/{id}/deliveries?status=&limit=&before=``: its delivery
@@ -82,7 +83,10 @@ def webhook_routes(
         require_admin(ctx)  # before reading the body: a stranger learns nothing from errors
         if request.method == "POST":
             body = await read_json_body(request, max_bytes=MAX_AUTH_BODY_BYTES)
-            return json_response(await admin.create(ctx, body), 201, NO_STORE)
+            created = await admin.create(ctx, body)
+            # Under the path a host application mounted Bastion at, like records' Location.
+            where = f"{request.scope.get('root_path', '')}{webhooks}/{created['id']}"
+            return json_response(created, 201, {**NO_STORE, "Location": where})
         return json_response({"data": await admin.subscriptions(ctx)})
 
     async def subscription(request: Request) -> Response:

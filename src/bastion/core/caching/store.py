@@ -124,6 +124,13 @@ class _WriteUnit:
     def after_commit(self, callback: AfterCommit) -> None:
         self._uow.after_commit(callback)
 
+    async def append_event(self, event: Row, outbox: Row) -> None:
+        # Events are never cached: nothing to invalidate.
+        await self._uow.append_event(event, outbox)
+
+    async def stream_head(self, resource: str, record_id: UUID) -> tuple[int, str] | None:
+        return await self._uow.stream_head(resource, record_id)
+
     async def idempotency_lock(self, scope: str, key: str) -> bool:
         return await self._uow.idempotency_lock(scope, key)
 
@@ -239,6 +246,12 @@ class _ReadUnit:
 
     def after_commit(self, callback: AfterCommit) -> None:
         raise _read_only()
+
+    async def append_event(self, event: Row, outbox: Row) -> None:
+        raise _read_only()
+
+    async def stream_head(self, resource: str, record_id: UUID) -> tuple[int, str] | None:
+        return await (await self._database()).stream_head(resource, record_id)
 
     async def idempotency_lock(self, scope: str, key: str) -> bool:
         return await (await self._database()).idempotency_lock(scope, key)

@@ -98,9 +98,10 @@ class EventFields:
             if kind == "updated" and not _differs(was, now):
                 continue
             if name in self.redacted:
+                # Whether a secret is set at all is not told either: only which side exists.
                 change = {
-                    "before": None if before is None or was is None else REDACTED,
-                    "after": None if after is None or now is None else REDACTED,
+                    "before": None if before is None else REDACTED,
+                    "after": None if after is None else REDACTED,
                 }
             else:
                 change = {"before": was, "after": now}

@@ -4,7 +4,9 @@ A delivery is dead once its target gave up on it (see
 :mod:`bastion.core.events.deliveries`). Operators list them, look at one
 (its attempts and the CloudEvent it carries), and replay them: a replayed
 delivery is pending again from attempt 1, and the running ``bastion worker``
-delivers it on its next round, as :meth:`DeliveryRunner.replay` does.
+delivers it on its next round, as :meth:`DeliveryRunner.replay` does. Each
+replay is recorded in the auth audit trail (``delivery.replayed``), in the
+transaction that makes it, like the admin API's.
 """
 
 from __future__ import annotations
@@ -16,12 +18,16 @@ from typing import Any
 from uuid import UUID
 
 from bastion.blueprint.events import DELIVERIES, DELIVERY_ATTEMPTS
+from bastion.core.context import RequestContext
 from bastion.core.errors import NotFound
 from bastion.core.events.personal import SubjectKeys
 from bastion.core.events.relay import load_events
+from bastion.core.identity.store import IdentityRecords
 from bastion.core.ports import Row, UnitOfWork
 from bastion.core.ports.outbox import OutboxStore, OutboxUnit
 from bastion.core.query import Filter, QuerySpec, SortKey
+from bastion.core.records import RecordService
+from bastion.core.webhooks.admin import DELIVERY_REPLAYED
 
 __all__ = [
     "DELIVERY_STATUSES",
@@ -93,13 +99,25 @@ class ReplayResult:
 
     replayed: list[UUID] = field(default_factory=list)
     """Pending again, from attempt 1."""
-    already_pending: list[UUID] = field(default_factory=list)
-    """Left alone: the worker still has them to deliver."""
+    skipped: dict[UUID, str] = field(default_factory=dict)
+    """Left alone, with their status: ``pending`` (the worker still has them to
+    deliver), or ``delivered`` when not forced."""
     missing: list[UUID] = field(default_factory=list)
     """No delivery has this id."""
 
 
-async def _replay(uow: UnitOfWork, row: Row, now: datetime) -> bool:
+def _audit_detail(row: Row) -> Row:
+    """What the auth audit trail records of a replay (as the admin API does)."""
+    return {
+        "delivery": str(row["id"]),
+        "target_kind": row["target_kind"],
+        "target": row["target"],
+        "event": str(row["event"]),
+        "status_before": row["status"],
+    }
+
+
+async def _replay(records: IdentityRecords, row: Row, now: datetime) -> bool:
     # The same change as DeliveryRunner.replay, so a worker sees no difference.
     changes: Row = {
         "status": "pending",
@@ -108,41 +126,60 @@ async def _replay(uow: UnitOfWork, row: Row, now: datetime) -> bool:
         "updated_at": now,
         "version": row["version"] + 1,
     }
-    return await uow.update(DELIVERIES, row["id"], changes, expected_version=row["version"])
+    if not await records.uow.update(
+        DELIVERIES, row["id"], changes, expected_version=row["version"]
+    ):
+        return False
+    await records.audit(DELIVERY_REPLAYED, detail=_audit_detail(row))
+    return True
 
 
 async def replay_deliveries(
-    store: OutboxStore,
+    service: RecordService,
+    ctx: RequestContext,
     delivery_ids: Sequence[UUID],
     *,
-    clock: Callable[[], datetime] = _utcnow,
+    force: bool = False,
 ) -> ReplayResult:
-    """Make these deliveries (dead, or delivered) pending again, in one transaction."""
+    """Make these dead letters pending again, in one transaction, each replay recorded
+    in the auth audit trail as ``delivery.replayed`` (acting as ``ctx``).
+
+    Only dead deliveries are replayed; ``force`` replays delivered ones too (their
+    target gets the event again). Pending ones never are: they are still being tried.
+
+    Args:
+        service: the record service (identity and event resources included).
+        ctx: who replays (the command line's operator).
+        delivery_ids: the deliveries asked for; repeats are ignored.
+        force: replay delivered deliveries too.
+    """
     result = ReplayResult()
-    now = clock()
-    async with store.unit_of_work() as uow:
+    now = service.clock()
+    async with service.store.unit_of_work() as uow:
+        records = IdentityRecords(service, uow, ctx)
         for delivery_id in dict.fromkeys(delivery_ids):
             row = await uow.fetch(DELIVERIES, delivery_id, for_update=True)
             if row is None:
                 result.missing.append(delivery_id)
-            elif row["status"] == "pending":
-                result.already_pending.append(delivery_id)
-            elif await _replay(uow, row, now):
+            elif row["status"] == "pending" or (row["status"] != "dead" and not force):
+                result.skipped[delivery_id] = row["status"]
+            elif await _replay(records, row, now):
                 result.replayed.append(delivery_id)
             else:  # changed by a worker since it was read: it is the worker's again
-                result.already_pending.append(delivery_id)
+                result.skipped[delivery_id] = "pending"
     return result
 
 
 async def replay_dead_letters(
-    store: OutboxStore,
+    service: RecordService,
+    ctx: RequestContext,
     *,
     target_kind: str | None = None,
     batch_size: int = 500,
-    clock: Callable[[], datetime] = _utcnow,
 ) -> int:
     """Make every dead delivery (of ``target_kind`` only, if given) pending again;
-    how many were. One transaction per ``batch_size`` of them.
+    how many were. One transaction per ``batch_size`` of them; each replay is
+    recorded in the auth audit trail as ``delivery.replayed`` (acting as ``ctx``).
 
     Dead letters are walked once in id order, so one that a running worker
     dead-letters again at once (its target is gone) is not replayed in a loop.
@@ -156,11 +193,12 @@ async def replay_dead_letters(
         if last is not None:
             filters.append(Filter("id", "gt", last))
         spec = QuerySpec(limit=batch_size, filters=tuple(filters), sort=(SortKey("id"),))
-        now = clock()
-        async with store.unit_of_work() as uow:
+        now = service.clock()
+        async with service.store.unit_of_work() as uow:
+            records = IdentityRecords(service, uow, ctx)
             rows = (await uow.fetch_page(DELIVERIES, spec))[:batch_size]
             for row in rows:
-                if await _replay(uow, row, now):
+                if await _replay(records, row, now):
                     replayed += 1
         if len(rows) < batch_size:
             return replayed

@@ -36,7 +36,9 @@ CONTENT_TYPE = "application/cloudevents+json"
 def cloud_event(event: Row, key: Fernet | None = None) -> dict[str, Any]:
     """The CloudEvents document of a stored event; personal fields decrypted with the
     record's ``key`` (``"[erased]"`` without it)."""
-    changes = reveal(read_changes(event["changes"]), key, event.get("sealed"))
+    changes = reveal(
+        read_changes(event["changes"]), key, event.get("sealed"), event_type=event["type"]
+    )
     resource = event["resource"]
     return {
         "specversion": "1.0",

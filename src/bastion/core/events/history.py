@@ -254,7 +254,7 @@ class _Stream:
             subject = subject_of(self.resource, self.record_id)
             self._key = await self.log.keys.find(self.uow, subject)
             self._key_read = True
-        return reveal(changes, self._key, sealed)
+        return reveal(changes, self._key, sealed, event_type=event["type"])
 
     async def pairs(self, events: list[Row], *, opened: bool) -> list[tuple[Row, Changes]]:
         """Each event with its changes."""

@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from bastion.blueprint import Blueprint
-from bastion.blueprint.events import EVENTS, OUTBOX
+from bastion.blueprint.events import EVENTS
 from bastion.core.context import RequestContext
 from bastion.core.events.chain import GENESIS_HASH, event_hash
 from bastion.core.events.changes import ChangeKind, EventFields, changes_json
@@ -97,13 +97,19 @@ class EventLog:
         record_id = record["id"]
         seq, prev_hash = 1, GENESIS_HASH
         if kind != "created":
-            previous = await last_event(uow, resource, record_id)
-            if previous is not None:
-                seq, prev_hash = previous["seq"] + 1, previous["hash"]
+            head = await uow.stream_head(resource, record_id)
+            if head is not None:
+                seq, prev_hash = head[0] + 1, head[1]
         public, personal = self._fields[resource].split(kind, before, after)
         sealed = None
         if personal:
-            key = await self.keys.find_or_create(uow, subject_of(resource, record_id))
+            subject = subject_of(resource, record_id)
+            # A new record (a new id) has no key yet: no need to look for one.
+            key = await (
+                self.keys.create(uow, subject)
+                if kind == "created"
+                else self.keys.find_or_create(uow, subject)
+            )
             sealed = seal(key, personal)
             public.update((name, dict(SEALED)) for name in personal)
         event: dict[str, Any] = {
@@ -125,18 +131,15 @@ class EventLog:
             "prev_hash": prev_hash,
         }
         event["hash"] = event_hash(event)
-        await uow.insert(EVENTS, event)
-        await uow.insert(
-            OUTBOX,
-            {
-                "id": event["id"],
-                "created_at": at,
-                "updated_at": at,
-                "version": 1,
-                "stream": subject_of(resource, record_id),
-                "seq": seq,
-            },
-        )
+        outbox = {
+            "id": event["id"],
+            "created_at": at,
+            "updated_at": at,
+            "version": 1,
+            "stream": subject_of(resource, record_id),
+            "seq": seq,
+        }
+        await uow.append_event(event, outbox)
         if self._on_commit is not None:
             uow.after_commit(self._on_commit)
         return event

@@ -69,6 +69,10 @@ class SubjectKeys:
         existing = await self.find(uow, subject)
         if existing is not None:
             return existing
+        return await self.create(uow, subject)
+
+    async def create(self, uow: UnitOfWork, subject: str) -> Fernet:
+        """A new key for ``subject`` (which must have none: a new record), in ``uow``."""
         key = Fernet.generate_key()
         stored = self._box.encrypt(key) if self._box is not None else key
         now = datetime.now(UTC)
@@ -96,9 +100,12 @@ def seal(key: Fernet, changes: Changes) -> str:
     return key.encrypt(changes_json(changes).encode("utf-8")).decode("ascii")
 
 
-def reveal(changes: Changes, key: Fernet | None, sealed: str | None) -> Changes:
+def reveal(
+    changes: Changes, key: Fernet | None, sealed: str | None, *, event_type: str = ""
+) -> Changes:
     """``changes`` with each personal field's values decrypted from ``sealed``, or
-    :data:`~bastion.core.events.changes.ERASED` once the record's key is gone."""
+    :data:`~bastion.core.events.changes.ERASED` once the record's key is gone (a
+    created event's ``before`` and a deleted event's ``after`` stay null: they always are)."""
     if sealed is None:
         return changes
     opened: Changes = {}
@@ -107,7 +114,10 @@ def reveal(changes: Changes, key: Fernet | None, sealed: str | None) -> Changes:
             opened = orjson.loads(key.decrypt(sealed.encode("ascii")))
         except InvalidToken:
             opened = {}
-    erased = {"before": ERASED, "after": ERASED}
+    erased = {
+        "before": None if event_type.endswith(".created") else ERASED,
+        "after": None if event_type.endswith(".deleted") else ERASED,
+    }
     return {
         name: (opened.get(name, erased) if change == SEALED else change)
         for name, change in changes.items()

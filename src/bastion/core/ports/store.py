@@ -89,6 +89,16 @@ class UnitOfWork(Protocol):
         """Run ``callback`` once the transaction has committed (never on rollback)."""
         ...
 
+    # The event log: appended in the command's own transaction ------------
+
+    async def append_event(self, event: Row, outbox: Row) -> None:
+        """Store an event (``bastion_events``) and its outbox row together."""
+        ...
+
+    async def stream_head(self, resource: str, record_id: UUID) -> tuple[int, str] | None:
+        """``(seq, hash)`` of the record's latest event, or ``None`` if it has none."""
+        ...
+
     # Idempotency keys: stored in the command's own transaction ----------
 
     async def idempotency_lock(self, scope: str, key: str) -> bool:

@@ -22,6 +22,7 @@ from bastion.adapters.sql.migrations.errors import (
     MigrationsPending,
     PrivilegesNotGranted,
     RequiredFieldWithoutDefault,
+    SchemaAccessDenied,
     UnknownRevision,
 )
 from bastion.adapters.sql.migrations.planner import plan_migration
@@ -50,6 +51,7 @@ __all__ = [
     "ProgressCallback",
     "RequiredFieldWithoutDefault",
     "RevisionInfo",
+    "SchemaAccessDenied",
     "UnknownRevision",
     "apply_migrations",
     "migration_status",

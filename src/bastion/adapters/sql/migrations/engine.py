@@ -7,7 +7,9 @@ all or nothing on both databases.
 
 A connection that cannot be made (server down, wrong password, no such
 database) becomes :class:`DatabaseUnreachable`, naming the database and what
-to check, instead of the driver's traceback.
+to check, instead of the driver's traceback; PostgreSQL's ``permission
+denied`` on a connection that was made becomes :class:`SchemaAccessDenied`
+(the server's runtime role used to migrate).
 """
 
 from __future__ import annotations
@@ -23,10 +25,19 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from bastion.adapters.sql.migrations.errors import DatabaseUnreachable
+from bastion.adapters.sql.migrations.errors import DatabaseUnreachable, SchemaAccessDenied
 from bastion.adapters.sql.urls import DatabaseUrl
 
-__all__ = ["CONNECT_TIMEOUT_SECONDS", "connect", "migration_engine", "unreachable"]
+__all__ = [
+    "CONNECT_TIMEOUT_SECONDS",
+    "access_denied",
+    "connect",
+    "migration_engine",
+    "unreachable",
+]
+
+_INSUFFICIENT_PRIVILEGE = "42501"
+"""PostgreSQL's SQLSTATE for ``permission denied``."""
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 """How long to wait for PostgreSQL to accept a connection before giving up."""
@@ -60,6 +71,7 @@ async def connect(engine: AsyncEngine, url: DatabaseUrl) -> AsyncIterator[AsyncC
 
     Raises:
         DatabaseUnreachable: the connection cannot be made.
+        SchemaAccessDenied: the database refused a statement for want of privileges.
     """
     folder = _sqlite_folder(url)
     if folder is not None and not folder.is_dir():
@@ -72,8 +84,34 @@ async def connect(engine: AsyncEngine, url: DatabaseUrl) -> AsyncIterator[AsyncC
         raise unreachable(url, exc) from exc
     try:
         yield connection
+    except (sa.exc.DBAPIError, asyncpg.PostgresError) as exc:
+        denied = access_denied(url, exc)
+        if denied is None:
+            raise
+        raise denied from exc
     finally:
         await connection.close()
+
+
+def access_denied(url: DatabaseUrl, exc: BaseException) -> SchemaAccessDenied | None:
+    """The error telling that ``url``'s user may not migrate, if ``exc`` is PostgreSQL's
+    ``permission denied`` (raw or wrapped by SQLAlchemy); ``None`` for any other error."""
+    cause = _root_cause(exc)
+    refused = isinstance(cause, asyncpg.InsufficientPrivilegeError) or (
+        getattr(cause, "sqlstate", None) == _INSUFFICIENT_PRIVILEGE
+    )
+    if not refused:
+        return None
+    user = sa.make_url(url.sqlalchemy_url).username
+    who = f"the database user {user!r}" if user else "the database user"
+    return SchemaAccessDenied(
+        f"{who} of {url.redacted} may not read or change the schema ({cause}): it looks "
+        "like the server's runtime role, which has only the rights the server needs. "
+        "Migrations and their checks run as the role owning the tables: set "
+        "BASTION_MIGRATE_DATABASE_URL to that role's URL (see docs/events.md, "
+        '"Append-only storage and database roles")',
+        database=url.redacted,
+    )
 
 
 def unreachable(url: DatabaseUrl, exc: BaseException) -> DatabaseUnreachable:

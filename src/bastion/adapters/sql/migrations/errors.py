@@ -11,7 +11,8 @@ Each names what went wrong and the command that gets the user unstuck::
         ├── UnknownRevision             database ahead of files   (unknown_revision)
         ├── InvalidRevisionFiles        files cannot be read      (invalid_revision_files)
         ├── MigrationFailed             the database refused it   (migration_failed)
-        └── PrivilegesNotGranted        runtime role not granted  (privileges_not_granted)
+        ├── PrivilegesNotGranted        runtime role not granted  (privileges_not_granted)
+        └── SchemaAccessDenied          user may not migrate      (migration_error)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "MigrationsPending",
     "PrivilegesNotGranted",
     "RequiredFieldWithoutDefault",
+    "SchemaAccessDenied",
     "UnknownRevision",
 ]
 
@@ -178,3 +180,21 @@ class PrivilegesNotGranted(MigrationError):
         """Keep the role beside the message."""
         super().__init__(detail)
         self.role = role
+
+
+class SchemaAccessDenied(MigrationError):
+    """The database user may not read or change the schema: PostgreSQL's
+    ``permission denied`` while migrating or checking migrations, typically the
+    server's runtime role used where the owner's is needed.
+
+    The message names the user, what was refused, and the setting to fix.
+    Shares ``migration_error`` with its parent.
+
+    Attributes:
+        database: The database URL, password redacted.
+    """
+
+    def __init__(self, detail: str, *, database: str) -> None:
+        """Keep the redacted URL beside the message."""
+        super().__init__(detail)
+        self.database = database

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bastion.adapters.sql.internal_tables import INTERNAL_TABLES
 from bastion.adapters.sql.migrations.compare import VERSION_TABLE
 from bastion.adapters.sql.migrations.diff import internal_changes, live_drift
-from bastion.adapters.sql.migrations.engine import connect, migration_engine
+from bastion.adapters.sql.migrations.engine import access_denied, connect, migration_engine
 from bastion.adapters.sql.migrations.errors import MigrationFailed, PrivilegesNotGranted
 from bastion.adapters.sql.migrations.grants import grant_runtime_privileges, runtime_role
 from bastion.adapters.sql.migrations.history import (
@@ -44,7 +44,7 @@ from bastion.adapters.sql.migrations.search import search_differences
 from bastion.adapters.sql.migrations.signatures import unplanned_changes
 from bastion.adapters.sql.migrations.snapshot import renames_of
 from bastion.adapters.sql.schema import build_metadata
-from bastion.adapters.sql.urls import parse_database_url
+from bastion.adapters.sql.urls import DatabaseUrl, parse_database_url
 from bastion.blueprint import Blueprint, with_identity
 
 __all__ = ["apply_migrations", "migration_status", "sync_schema_for_development"]
@@ -78,6 +78,7 @@ async def apply_migrations(
 
     Raises:
         DatabaseUnreachable: the database cannot be connected to.
+        SchemaAccessDenied: the user may not read or change the schema (a runtime role).
         MigrationFailed: the database refused a revision; earlier ones stay applied.
         PrivilegesNotGranted: the revisions were applied, but the runtime user could not
             be granted its privileges (no such role, for one).
@@ -91,7 +92,7 @@ async def apply_migrations(
             pending = history.after(await connection.run_sync(database_revision))
             await connection.commit()
             for position, revision in enumerate(pending, start=1):
-                await _apply_one(connection, history, revision)
+                await _apply_one(connection, history, revision, url)
                 info = RevisionInfo(revision.id, revision.message, True, revision.path)
                 applied.append(info)
                 if on_progress is not None:
@@ -111,6 +112,7 @@ async def migration_status(
 
     Raises:
         DatabaseUnreachable: the database cannot be connected to.
+        SchemaAccessDenied: the user may not read the migrations' table (a runtime role).
     """
     blueprint = with_identity(blueprint)
     url = parse_database_url(database_url)
@@ -183,6 +185,7 @@ async def sync_schema_for_development(
 
     Raises:
         DatabaseUnreachable: the database cannot be connected to.
+        SchemaAccessDenied: the user may not read or change the schema (a runtime role).
         DestructiveChange: the blueprint change can lose data and ``allow_destructive``
             is false.
         RequiredFieldWithoutDefault: a required field without default is added to a table.
@@ -211,13 +214,18 @@ async def sync_schema_for_development(
     return applied
 
 
-async def _apply_one(connection: AsyncConnection, history: History, revision: Revision) -> None:
+async def _apply_one(
+    connection: AsyncConnection, history: History, revision: Revision, url: DatabaseUrl
+) -> None:
     assert history.script is not None
     script = history.script
     try:
         async with connection.begin(), alembic_proxy():
             await connection.run_sync(lambda sync: _upgrade(sync, script, revision))
     except (sa.exc.SQLAlchemyError, CommandError) as exc:
+        denied = access_denied(url, exc)
+        if denied is not None:
+            raise denied from exc
         raise MigrationFailed(
             f"revision {revision.id} ({revision.message}) failed and was rolled back: "
             f"{getattr(exc, 'orig', None) or exc}",

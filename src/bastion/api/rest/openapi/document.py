@@ -44,7 +44,8 @@ def build_openapi(blueprint: Blueprint, *, limits: DocumentLimits | None = None)
     """The OpenAPI 3.1 document of every endpoint generated from ``blueprint``.
 
     Args:
-        blueprint: a validated blueprint.
+        blueprint: a validated blueprint, with the identity resources a server adds
+            (``with_identity(blueprint)``) when it refers to ``users`` or ``tenants``.
         limits: server limits to state in the document (defaults: none stated).
 
     Returns:

@@ -22,6 +22,7 @@ from bastion.api.rest.openapi.auth_operations import (
 )
 from bastion.api.rest.openapi.auth_schemas import UUID_SCHEMA
 from bastion.api.rest.openapi.fields import Schema
+from bastion.api.rest.openapi.responses import header_ref
 from bastion.api.rest.openapi.schemas import ref
 from bastion.core.webhooks.delivery_log import (
     DELIVERY_STATUSES,
@@ -233,7 +234,9 @@ def webhook_paths() -> dict[str, Schema]:
     """The webhook admin API's paths (the caller marks them admin-only)."""
     denied = (403,)
     with_secret = json_response(
-        "WebhookSubscriptionCreated", "The subscription and its secret.", headers=NO_STORE
+        "WebhookSubscriptionCreated",
+        "The subscription and its secret.",
+        headers={**NO_STORE, "Location": header_ref("Location")},
     )
     return {
         "/v1/admin/webhooks": {
