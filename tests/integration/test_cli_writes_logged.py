@@ -27,16 +27,16 @@ async def _user_events(url: str) -> list[dict[str, Any]]:
     blueprint = with_identity(load_blueprint(Path("bastion.yaml")))
     log = build_event_log(settings, blueprint)
     assert log is not None
-    async with open_event_store(settings, blueprint) as store:
-        async with store.unit_of_work(read_only=True) as uow:
-            rows = await uow.fetch_page(
-                "bastion_events", QuerySpec(limit=100, sort=(SortKey("seq"),))
-            )
-            users = [r for r in rows if r["resource"] == "users"]
-            keys = {
-                row["record_id"]: await log.keys.find(uow, subject_of("users", row["record_id"]))
-                for row in users
-            }
+    async with (
+        open_event_store(settings, blueprint) as store,
+        store.unit_of_work(read_only=True) as uow,
+    ):
+        rows = await uow.fetch_page("bastion_events", QuerySpec(limit=100, sort=(SortKey("seq"),)))
+        users = [r for r in rows if r["resource"] == "users"]
+        keys = {
+            row["record_id"]: await log.keys.find(uow, subject_of("users", row["record_id"]))
+            for row in users
+        }
     return [cloud_event(row, keys[row["record_id"]]) for row in users]
 
 

@@ -29,9 +29,9 @@ through ``event.records`` commits or rolls back with it.
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from bastion.core.context import RequestContext

@@ -256,7 +256,8 @@ class SqlUnitOfWork:
             sql, args = statements.together.sql, statements.together.bind(values)
             await self._run("insert", EVENTS, self._conn.execute, sql, args)
             return
-        assert statements.event is not None and statements.outbox is not None
+        assert statements.event is not None
+        assert statements.outbox is not None
         event_args = statements.event.bind(
             {f"e_{n}": encode_event(n, event[n]) for n in statements.event_columns}
         )
