@@ -36,7 +36,8 @@ lint: $(DEV_STAMP) ## ruff, mypy --strict and the import-layer contract
 ASYNCAPI_SPECS_VERSION := 6.11.1
 ASYNCAPI_SCHEMA := $(VENV)/share/asyncapi-specs/3.0.0.json
 $(ASYNCAPI_SCHEMA): | $(BIN)/python
-	rm -rf $(@D) && mkdir -p $(@D)
+	@command -v npm >/dev/null || { echo "npm not found: the AsyncAPI schema test will skip (install npm to run it)"; exit 0; }; \
+	rm -rf $(@D) && mkdir -p $(@D) && \
 	cd $(@D) && npm pack --silent @asyncapi/specs@$(ASYNCAPI_SPECS_VERSION) >/dev/null \
 	  && tar -xzf asyncapi-specs-$(ASYNCAPI_SPECS_VERSION).tgz --strip-components=2 \
 	    'package/schemas/3.0.0-without-$$id.json' \
