@@ -1,6 +1,6 @@
 """event log, outbox and deliveries
 
-Revision ID: 0004_02df2ee2028e
+Revision ID: 0004_994ea7b28db9
 Revises: 0003_ebc73c363fda
 
 Planned by Bastion from the blueprint; read it before `bastion migrate apply`.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0004_02df2ee2028e"
+revision = "0004_994ea7b28db9"
 down_revision = "0003_ebc73c363fda"
 branch_labels = None
 depends_on = None
@@ -2061,12 +2061,8 @@ BLUEPRINT_SNAPSHOT = {
             "uq_bastion_flags_flag": {"fields": ["flag"], "unique": True},
             "ix_bastion_flags_created_at_id": {"fields": ["created_at", "id"], "unique": False},
         },
-        "bastion_events": {
-            "ix_bastion_events_created_at_id": {"fields": ["created_at", "id"], "unique": False},
-        },
-        "bastion_outbox": {
-            "ix_bastion_outbox_created_at_id": {"fields": ["created_at", "id"], "unique": False},
-        },
+        "bastion_events": {},
+        "bastion_outbox": {},
         "bastion_subject_keys": {
             "uq_bastion_subject_keys_subject": {"fields": ["subject"], "unique": True},
             "ix_bastion_subject_keys_created_at_id": {
@@ -2289,7 +2285,6 @@ def upgrade() -> None:
         comment="Audit/event log: one row per change of a record, append-only, hash-chained.",
     )
     with op.batch_alter_table("bastion_events", schema=None) as batch_op:
-        batch_op.create_index("ix_bastion_events_created_at_id", ["created_at", "id"], unique=False)
         batch_op.create_index(
             "uq_bastion_events_resource_record_id_seq",
             ["resource", "record_id", "seq"],
@@ -2320,7 +2315,6 @@ def upgrade() -> None:
         comment="Events not yet published to the broker (the transactional outbox).",
     )
     with op.batch_alter_table("bastion_outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_bastion_outbox_created_at_id", ["created_at", "id"], unique=False)
         batch_op.create_index("ix_bastion_outbox_stream_seq", ["stream", "seq"], unique=False)
 
     op.create_table(
@@ -2495,12 +2489,10 @@ def downgrade() -> None:
     )
     op.drop_table("bastion_processed_events")
     op.drop_index("ix_bastion_outbox_stream_seq", table_name="bastion_outbox", if_exists=True)
-    op.drop_index("ix_bastion_outbox_created_at_id", table_name="bastion_outbox", if_exists=True)
     op.drop_table("bastion_outbox")
     op.drop_index(
         "uq_bastion_events_resource_record_id_seq", table_name="bastion_events", if_exists=True
     )
-    op.drop_index("ix_bastion_events_created_at_id", table_name="bastion_events", if_exists=True)
     op.drop_table("bastion_events")
     op.drop_index(
         "ix_bastion_delivery_attempts_delivery",

@@ -237,7 +237,10 @@ def _automatic_indexes(
     for fname, field in fields:
         if field.sortable:
             add((fname, "id"))
-    add(("created_at", "id"))
+    # Every change writes a row to the event log and the outbox: no list ever pages
+    # them by creation time, so that index would only cost each write a b-tree insert.
+    if table not in _WRITE_PATH_LOGS:
+        add(("created_at", "id"))
     # By name, not ``resource.internal``: revision snapshots, which this must agree
     # with, keep fields and indexes only. Only Bastion's own resources are bastion_*.
     if not table.startswith("bastion_"):
@@ -247,6 +250,9 @@ def _automatic_indexes(
         if looked_up and all(columns[0] != fname for _, columns, _ in indexes):
             add((fname,))
     return indexes[len(declared) :]
+
+
+_WRITE_PATH_LOGS = frozenset({"bastion_events", "bastion_outbox"})
 
 
 def _index_name(prefix: str, table: str, fields: list[str]) -> str:
