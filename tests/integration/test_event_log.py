@@ -211,3 +211,26 @@ async def test_event_log_never_tells_whether_a_secret_is_set(world: World) -> No
         {"before": None, "after": "[redacted]"},
         {"before": None, "after": "[redacted]"},
     ]
+
+
+async def test_event_log_as_of_before_the_log_began_says_so(database_url: str) -> None:
+    # A record written while the log was off has no creation event: asking for it as of
+    # a time before its first logged change says the log does not reach back, not that
+    # the record did not exist.
+    await create_schema(SHOP, database_url)
+    unlogged = create_app(SHOP, settings=Settings(database_url=database_url, event_log=False))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=unlogged), base_url="http://testserver"
+    ) as api:
+        ada = await World(unlogged, api).customer()
+    await unlogged.stop()
+    logged = create_app(SHOP, settings=Settings(database_url=database_url))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=logged), base_url="http://testserver"
+    ) as api:
+        patched = await api.patch(f"/v1/customers/{ada['id']}", json={"tier": "gold"})
+        assert patched.status_code == 200
+        response = await api.get(f"/v1/customers/{ada['id']}", params={"as_of": ada["updated_at"]})
+    await logged.stop()
+    assert response.status_code == 404
+    assert "does not reach back" in response.json()["detail"]

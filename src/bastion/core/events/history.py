@@ -389,9 +389,16 @@ class RecordHistory:
             stream = _Stream(uow, log, resource, record_id)
             await self._check_visible(stream, caller, scope)
             rebuilt = fold(await stream.pairs(await stream.everything(until=at), opened=opened))
+            # Nothing before ``at``: created later, or logged only since the log began.
+            origin = await stream.rows(after=0, limit=1, until=None) if rebuilt is None else []
         stamp = at.isoformat().replace("+00:00", "Z")
-        if rebuilt is None:
+        if rebuilt is None and origin and _kind(origin[0]) == "created":
             raise NotFound(f"the {resource} record {record_id} did not exist yet at {stamp}")
+        if rebuilt is None:
+            raise NotFound(
+                f"the {resource} record {record_id} cannot be rebuilt as of {stamp}: its event "
+                "log does not reach back to then (it began after the record was created)"
+            )
         if rebuilt.deleted:
             raise NotFound(f"the {resource} record {record_id} had been deleted by {stamp}")
         if not rebuilt.complete:
