@@ -16,8 +16,6 @@ async def create_schema(blueprint: Blueprint, url: str) -> None:
     engine = create_async_engine(parsed.sqlalchemy_url)
     try:
         async with engine.begin() as conn:
-            metadata = build_metadata(with_identity(blueprint), parsed.dialect)
-            # The database is new: asking whether each table exists first only costs time.
-            await conn.run_sync(metadata.create_all, checkfirst=False)
+            await conn.run_sync(build_metadata(with_identity(blueprint), parsed.dialect).create_all)
     finally:
         await engine.dispose()
