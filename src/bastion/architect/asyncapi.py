@@ -56,7 +56,7 @@ def event_resources(blueprint: Blueprint) -> dict[str, Resource]:
     return {
         name: resource
         for name, resource in blueprint.served_resources().items()
-        if getattr(resource, "events", True)
+        if resource.events
     }
 
 
