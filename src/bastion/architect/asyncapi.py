@@ -54,9 +54,7 @@ describe the broker the events go to."""
 def event_resources(blueprint: Blueprint) -> dict[str, Resource]:
     """The resources whose events are published: served ones that keep events."""
     return {
-        name: resource
-        for name, resource in blueprint.served_resources().items()
-        if resource.events
+        name: resource for name, resource in blueprint.served_resources().items() if resource.events
     }
 
 
