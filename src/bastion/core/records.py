@@ -445,8 +445,15 @@ class TransactionRecords:
         }
         row = await self._run_hooks("before_create", resource, row, None)
         await self._check_references(resource, row, None)
-        await self._uow.insert(resource, row)
-        await self._log("created", resource, None, row)
+        events = self._service.events
+        if events is not None and events.records(resource):
+            # The event goes in with the record: one statement on PostgreSQL.
+            logged = await events.prepare(
+                self._uow, self._ctx, resource, "created", None, row, at=row["updated_at"]
+            )
+            await self._uow.insert(resource, row, event=logged)
+        else:
+            await self._uow.insert(resource, row)
         return await self._run_hooks("after_create", resource, row, None)
 
     async def write_update(self, resource: str, current: Row, values: dict[str, Any]) -> Row:

@@ -21,7 +21,7 @@ same statements without ``FOR UPDATE`` are already exclusive.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,8 +29,9 @@ import sqlalchemy as sa
 from bastion.adapters.sql.schema import Dialect
 from bastion.adapters.sql.statements import Compiled, compile_statement
 from bastion.blueprint.events import DELIVERIES, EVENTS, OUTBOX
+from bastion.core.ports import Row
 
-__all__ = ["EventStatements", "OutboxStatements"]
+__all__ = ["EventStatements", "OutboxStatements", "RecordInsert"]
 
 
 class OutboxStatements:
@@ -153,6 +154,9 @@ class EventStatements:
         self.together: Compiled | None = None
         self.event: Compiled | None = None
         self.outbox: Compiled | None = None
+        self._dialect = dialect
+        self._insert_event, self._insert_outbox = insert_event, insert_outbox
+        self._with_record: dict[str, RecordInsert] = {}
         if dialect == "postgresql":
             self.together = compile_statement(
                 insert_outbox.add_cte(insert_event.cte("appended")), dialect
@@ -170,3 +174,42 @@ class EventStatements:
             .limit(1),
             dialect,
         )
+
+    def with_record(self, table: sa.Table) -> RecordInsert | None:
+        """On PostgreSQL, the ``INSERT`` of a ``table`` record together with its event and
+        outbox row (two more inserts in its ``WITH``), compiled once per table; ``None``
+        on SQLite, where a statement costs no round trip."""
+        if self._dialect != "postgresql":
+            return None
+        found = self._with_record.get(table.name)
+        if found is None:
+            insert_record = table.insert().values(
+                {c.name: sa.bindparam(f"r_{c.name}") for c in table.columns}
+            )
+            statement = insert_record.add_cte(
+                self._insert_event.cte("appended"), self._insert_outbox.cte("queued")
+            )
+            found = self._with_record[table.name] = RecordInsert(
+                compile_statement(statement, self._dialect)
+            )
+        return found
+
+
+class RecordInsert:
+    """A compiled record ``INSERT`` carrying an event and its outbox row, and the order
+    its arguments come in: parameters ``r_<column>`` from the record, ``e_<column>`` from
+    the event, ``o_<column>`` from the outbox row."""
+
+    __slots__ = ("params", "sql")
+
+    def __init__(self, compiled: Compiled) -> None:
+        self.sql = compiled.sql
+        self.params = tuple((name[0], name[2:]) for name in compiled.params)
+
+    def args(
+        self,
+        rows: dict[str, Row],
+        encoders: dict[str, Callable[[str, Any], Any]],
+    ) -> list[Any]:
+        """Positional arguments from ``rows`` and ``encoders``, both keyed ``r``, ``e``, ``o``."""
+        return [encoders[source](name, rows[source][name]) for source, name in self.params]

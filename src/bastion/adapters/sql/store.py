@@ -34,7 +34,14 @@ from bastion.blueprint import BelongsTo, Blueprint, with_identity
 from bastion.blueprint.events import DELIVERIES, EVENTS, OUTBOX
 from bastion.core.aggregation import AggregateSpec
 from bastion.core.errors import BastionError
-from bastion.core.ports import AfterCommit, IdempotencyRecord, PoolStats, Row, Telemetry
+from bastion.core.ports import (
+    AfterCommit,
+    EventRows,
+    IdempotencyRecord,
+    PoolStats,
+    Row,
+    Telemetry,
+)
 from bastion.core.query import HasManyLink, QuerySpec
 
 __all__ = ["SqlStore", "SqlUnitOfWork"]
@@ -164,13 +171,28 @@ class SqlUnitOfWork:
         decode = table.codec.id_decode
         return [row[0] if decode is None else decode(row[0]) for row in rows]
 
-    async def insert(self, resource: str, row: Row) -> None:
-        """Store a new record."""
+    async def insert(self, resource: str, row: Row, *, event: EventRows | None = None) -> None:
+        """Store a new record and, with ``event``, its event and outbox row."""
         table = self._tables[resource]
         encode = table.codec.encode
+        if event is not None:
+            together = self._event_statements().with_record(table.statements.table)
+            if together is not None:
+                args = together.args(
+                    {"r": row, "e": event.event, "o": event.outbox},
+                    {
+                        "r": encode,
+                        "e": self._tables[EVENTS].codec.encode,
+                        "o": self._tables[OUTBOX].codec.encode,
+                    },
+                )
+                await self._run("insert", resource, self._conn.execute, together.sql, args)
+                return
         statement = table.statements.insert
         args = [encode(name, row[name]) for name in statement.params]
         await self._run("insert", resource, self._conn.execute, statement.sql, args)
+        if event is not None:
+            await self.append_event(event.event, event.outbox)
 
     async def update(
         self, resource: str, record_id: UUID, changes: Row, *, expected_version: int

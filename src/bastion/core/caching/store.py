@@ -16,7 +16,14 @@ from uuid import UUID
 from bastion.core.aggregation import AggregateSpec
 from bastion.core.caching.cache import Lookup, RecordCache
 from bastion.core.caching.keys import QueryKeys, record_key
-from bastion.core.ports import AfterCommit, IdempotencyRecord, Row, Store, UnitOfWork
+from bastion.core.ports import (
+    AfterCommit,
+    EventRows,
+    IdempotencyRecord,
+    Row,
+    Store,
+    UnitOfWork,
+)
 from bastion.core.query import HasManyLink, QuerySpec
 
 __all__ = ["CachingStore"]
@@ -103,8 +110,8 @@ class _WriteUnit:
     async def referencing(self, resource: str, field: str, target_id: UUID) -> list[UUID]:
         return await self._uow.referencing(resource, field, target_id)
 
-    async def insert(self, resource: str, row: Row) -> None:
-        await self._uow.insert(resource, row)
+    async def insert(self, resource: str, row: Row, *, event: EventRows | None = None) -> None:
+        await self._uow.insert(resource, row, event=event)
         self._wrote(resource, row["id"])
 
     async def update(
@@ -233,7 +240,7 @@ class _ReadUnit:
     async def referencing(self, resource: str, field: str, target_id: UUID) -> list[UUID]:
         return await (await self._database()).referencing(resource, field, target_id)
 
-    async def insert(self, resource: str, row: Row) -> None:
+    async def insert(self, resource: str, row: Row, *, event: EventRows | None = None) -> None:
         raise _read_only()
 
     async def update(

@@ -21,7 +21,7 @@ from bastion.core.events.chain import GENESIS_HASH, event_hash
 from bastion.core.events.changes import ChangeKind, EventFields, changes_json
 from bastion.core.events.personal import SEALED, SubjectKeys, seal, subject_of
 from bastion.core.ids import new_id
-from bastion.core.ports import Row, SecretBox, UnitOfWork
+from bastion.core.ports import EventRows, Row, SecretBox, UnitOfWork
 from bastion.core.query import Filter, QuerySpec, SortKey
 
 __all__ = ["EventLog", "actor_kind", "event_type", "last_event"]
@@ -93,6 +93,24 @@ class EventLog:
         at: datetime,
     ) -> Row:
         """Append the event of one change (and its outbox row) in ``uow``; the stored event."""
+        rows = await self.prepare(uow, ctx, resource, kind, before, after, at=at)
+        await uow.append_event(rows.event, rows.outbox)
+        return rows.event
+
+    async def prepare(
+        self,
+        uow: UnitOfWork,
+        ctx: RequestContext,
+        resource: str,
+        kind: ChangeKind,
+        before: Row | None,
+        after: Row | None,
+        *,
+        at: datetime,
+    ) -> EventRows:
+        """The event of one change and its outbox row, for ``uow`` to store with the change
+        (:meth:`UnitOfWork.insert` takes a creation's): the record's stream head is read
+        and a personal field's key created in ``uow``, the rows themselves not written."""
         record: Row = after if after is not None else before  # type: ignore[assignment]
         record_id = record["id"]
         seq, prev_hash = 1, GENESIS_HASH
@@ -139,7 +157,6 @@ class EventLog:
             "stream": subject_of(resource, record_id),
             "seq": seq,
         }
-        await uow.append_event(event, outbox)
         if self._on_commit is not None:
             uow.after_commit(self._on_commit)
-        return event
+        return EventRows(event, outbox)

@@ -16,7 +16,7 @@ from bastion.core.ports.signing import (
     open_text,
     seal_text,
 )
-from bastion.core.ports.store import AfterCommit, Row, Store, UnitOfWork
+from bastion.core.ports.store import AfterCommit, EventRows, Row, Store, UnitOfWork
 from bastion.core.ports.telemetry import MemoryTelemetry, NullTelemetry, PoolStats, Telemetry
 from bastion.core.ports.throttle import LoginThrottle
 
@@ -25,6 +25,7 @@ __all__ = [
     "ChangeFeed",
     "ChangeListener",
     "Changes",
+    "EventRows",
     "ExternalClaims",
     "ExternalVerifier",
     "IdempotencyRecord",

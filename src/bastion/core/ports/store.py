@@ -11,17 +11,24 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
 from bastion.core.aggregation import AggregateSpec
 from bastion.core.ports.idempotency import IdempotencyRecord
 from bastion.core.query import HasManyLink, QuerySpec
 
-__all__ = ["AfterCommit", "Row", "Store", "UnitOfWork"]
+__all__ = ["AfterCommit", "EventRows", "Row", "Store", "UnitOfWork"]
 
 Row = dict[str, Any]
 AfterCommit = Callable[[], Awaitable[None]]
+
+
+class EventRows(NamedTuple):
+    """An event (a ``bastion_events`` row) and its outbox row, always stored together."""
+
+    event: Row
+    outbox: Row
 
 
 class UnitOfWork(Protocol):
@@ -70,8 +77,9 @@ class UnitOfWork(Protocol):
         """Ids of ``resource`` records whose ``field`` refers to ``target_id``."""
         ...
 
-    async def insert(self, resource: str, row: Row) -> None:
-        """Store a new record (all fields given, system fields included)."""
+    async def insert(self, resource: str, row: Row, *, event: EventRows | None = None) -> None:
+        """Store a new record (all fields given, system fields included) and, with
+        ``event``, the event of its creation (one statement on PostgreSQL)."""
         ...
 
     async def update(
