@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from bastion.adapters.sql.schema import Dialect
 from bastion.adapters.sql.statements import Compiled, compile_statement
-from bastion.blueprint.events import DELIVERIES, EVENTS, OUTBOX
+from bastion.blueprint.events import DELIVERIES, EVENTS, OUTBOX, SUBJECT_KEYS
 from bastion.core.ports import Row
 
 __all__ = ["EventStatements", "OutboxStatements", "RecordInsert"]
@@ -156,7 +156,11 @@ class EventStatements:
         self.outbox: Compiled | None = None
         self._dialect = dialect
         self._insert_event, self._insert_outbox = insert_event, insert_outbox
-        self._with_record: dict[str, RecordInsert] = {}
+        keys = metadata.tables[SUBJECT_KEYS]
+        self._insert_key = sa.insert(keys).values(
+            {c.name: sa.bindparam(f"k_{c.name}") for c in keys.columns}
+        )
+        self._with_record: dict[tuple[str, bool], RecordInsert] = {}
         if dialect == "postgresql":
             self.together = compile_statement(
                 insert_outbox.add_cte(insert_event.cte("appended")), dialect
@@ -175,22 +179,23 @@ class EventStatements:
             dialect,
         )
 
-    def with_record(self, table: sa.Table) -> RecordInsert | None:
-        """On PostgreSQL, the ``INSERT`` of a ``table`` record together with its event and
-        outbox row (two more inserts in its ``WITH``), compiled once per table; ``None``
-        on SQLite, where a statement costs no round trip."""
+    def with_record(self, table: sa.Table, *, key: bool) -> RecordInsert | None:
+        """On PostgreSQL, the ``INSERT`` of a ``table`` record together with its event,
+        its outbox row and, with ``key``, its personal fields' new key (inserts in its
+        ``WITH``), compiled once per table; ``None`` on SQLite, where a statement costs
+        no round trip."""
         if self._dialect != "postgresql":
             return None
-        found = self._with_record.get(table.name)
+        found = self._with_record.get((table.name, key))
         if found is None:
             insert_record = table.insert().values(
                 {c.name: sa.bindparam(f"r_{c.name}") for c in table.columns}
             )
-            statement = insert_record.add_cte(
-                self._insert_event.cte("appended"), self._insert_outbox.cte("queued")
-            )
-            found = self._with_record[table.name] = RecordInsert(
-                compile_statement(statement, self._dialect)
+            ctes = [self._insert_event.cte("appended"), self._insert_outbox.cte("queued")]
+            if key:
+                ctes.append(self._insert_key.cte("keyed"))
+            found = self._with_record[(table.name, key)] = RecordInsert(
+                compile_statement(insert_record.add_cte(*ctes), self._dialect)
             )
         return found
 
@@ -198,7 +203,7 @@ class EventStatements:
 class RecordInsert:
     """A compiled record ``INSERT`` carrying an event and its outbox row, and the order
     its arguments come in: parameters ``r_<column>`` from the record, ``e_<column>`` from
-    the event, ``o_<column>`` from the outbox row."""
+    the event, ``o_<column>`` from the outbox row, ``k_<column>`` from the key."""
 
     __slots__ = ("params", "sql")
 
@@ -211,5 +216,5 @@ class RecordInsert:
         rows: dict[str, Row],
         encoders: dict[str, Callable[[str, Any], Any]],
     ) -> list[Any]:
-        """Positional arguments from ``rows`` and ``encoders``, both keyed ``r``, ``e``, ``o``."""
+        """Positional arguments from ``rows`` and ``encoders``, keyed by parameter prefix."""
         return [encoders[source](name, rows[source][name]) for source, name in self.params]

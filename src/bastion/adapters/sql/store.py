@@ -31,7 +31,7 @@ from bastion.adapters.sql.shapes import ShapeCache
 from bastion.adapters.sql.statements import ResourceStatements
 from bastion.adapters.sql.urls import parse_database_url
 from bastion.blueprint import BelongsTo, Blueprint, with_identity
-from bastion.blueprint.events import DELIVERIES, EVENTS, OUTBOX
+from bastion.blueprint.events import DELIVERIES, EVENTS, OUTBOX, SUBJECT_KEYS
 from bastion.core.aggregation import AggregateSpec
 from bastion.core.errors import BastionError
 from bastion.core.ports import (
@@ -176,18 +176,24 @@ class SqlUnitOfWork:
         table = self._tables[resource]
         encode = table.codec.encode
         if event is not None:
-            together = self._event_statements().with_record(table.statements.table)
+            key = event.subject_key
+            together = self._event_statements().with_record(
+                table.statements.table, key=key is not None
+            )
             if together is not None:
                 args = together.args(
-                    {"r": row, "e": event.event, "o": event.outbox},
+                    {"r": row, "e": event.event, "o": event.outbox, "k": key or {}},
                     {
                         "r": encode,
                         "e": self._tables[EVENTS].codec.encode,
                         "o": self._tables[OUTBOX].codec.encode,
+                        "k": self._tables[SUBJECT_KEYS].codec.encode,
                     },
                 )
                 await self._run("insert", resource, self._conn.execute, together.sql, args)
                 return
+            if key is not None:
+                await self.insert(SUBJECT_KEYS, key)
         statement = table.statements.insert
         args = [encode(name, row[name]) for name in statement.params]
         await self._run("insert", resource, self._conn.execute, statement.sql, args)

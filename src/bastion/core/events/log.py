@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from bastion.blueprint import Blueprint
-from bastion.blueprint.events import EVENTS
+from bastion.blueprint.events import EVENTS, SUBJECT_KEYS
 from bastion.core.context import RequestContext
 from bastion.core.events.chain import GENESIS_HASH, event_hash
 from bastion.core.events.changes import ChangeKind, EventFields, changes_json
@@ -94,6 +94,8 @@ class EventLog:
     ) -> Row:
         """Append the event of one change (and its outbox row) in ``uow``; the stored event."""
         rows = await self.prepare(uow, ctx, resource, kind, before, after, at=at)
+        if rows.subject_key is not None:
+            await uow.insert(SUBJECT_KEYS, rows.subject_key)
         await uow.append_event(rows.event, rows.outbox)
         return rows.event
 
@@ -120,14 +122,15 @@ class EventLog:
                 seq, prev_hash = head[0] + 1, head[1]
         public, personal = self._fields[resource].split(kind, before, after)
         sealed = None
+        key_row: Row | None = None
         if personal:
             subject = subject_of(resource, record_id)
-            # A new record (a new id) has no key yet: no need to look for one.
-            key = await (
-                self.keys.create(uow, subject)
-                if kind == "created"
-                else self.keys.find_or_create(uow, subject)
-            )
+            if kind == "created":
+                # A new record (a new id) has no key yet: no need to look for one. The
+                # key is stored with the record (EventRows.subject_key).
+                key, key_row = self.keys.new(subject)
+            else:
+                key = await self.keys.find_or_create(uow, subject)
             sealed = seal(key, personal)
             public.update((name, dict(SEALED)) for name in personal)
         event: dict[str, Any] = {
@@ -159,4 +162,4 @@ class EventLog:
         }
         if self._on_commit is not None:
             uow.after_commit(self._on_commit)
-        return EventRows(event, outbox)
+        return EventRows(event, outbox, key_row)

@@ -73,6 +73,12 @@ class SubjectKeys:
 
     async def create(self, uow: UnitOfWork, subject: str) -> Fernet:
         """A new key for ``subject`` (which must have none: a new record), in ``uow``."""
+        key, row = self.new(subject)
+        await uow.insert(SUBJECT_KEYS, row)
+        return key
+
+    def new(self, subject: str) -> tuple[Fernet, Row]:
+        """A new key for ``subject`` and its ``bastion_subject_keys`` row, not yet stored."""
         key = Fernet.generate_key()
         stored = self._box.encrypt(key) if self._box is not None else key
         now = datetime.now(UTC)
@@ -84,8 +90,7 @@ class SubjectKeys:
             "subject": subject,
             "key": stored.decode("ascii"),
         }
-        await uow.insert(SUBJECT_KEYS, row)
-        return Fernet(key)
+        return Fernet(key), row
 
     async def erase(self, uow: UnitOfWork, subject: str) -> bool:
         """Delete the subject's key; ``False`` if it had none."""

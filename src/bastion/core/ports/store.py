@@ -25,10 +25,13 @@ AfterCommit = Callable[[], Awaitable[None]]
 
 
 class EventRows(NamedTuple):
-    """An event (a ``bastion_events`` row) and its outbox row, always stored together."""
+    """An event (a ``bastion_events`` row) and its outbox row, always stored together,
+    and the new per-record key of its personal fields (a ``bastion_subject_keys`` row)
+    if the change created one."""
 
     event: Row
     outbox: Row
+    subject_key: Row | None = None
 
 
 class UnitOfWork(Protocol):
@@ -79,7 +82,8 @@ class UnitOfWork(Protocol):
 
     async def insert(self, resource: str, row: Row, *, event: EventRows | None = None) -> None:
         """Store a new record (all fields given, system fields included) and, with
-        ``event``, the event of its creation (one statement on PostgreSQL)."""
+        ``event``, the event of its creation and the rows that go with it (one statement
+        on PostgreSQL)."""
         ...
 
     async def update(
