@@ -277,6 +277,7 @@ def create_app(
         secret_box=events.secret_box,
         check_url=url_checker(settings),
         replay=events.deliveries.replay,
+        secret_overlap=timedelta(seconds=settings.webhook_secret_overlap_seconds),
     )
     idempotent = IdempotentRecords(
         records=service,
@@ -303,6 +304,8 @@ def create_app(
     identity = build_identity(settings, blueprint, service, served_store)
     flags = build_flags(settings, blueprint, service, served_store)
     operations.watch(served_store, sql_store.pool_stats)
+    if events.relay is not None and operations.metrics is not None:
+        events.report_to(operations.metrics.event_metrics().update)
     all_routes = grouped_routes(
         [
             *operations.routes(),

@@ -10,15 +10,11 @@ with a small HTTP endpoint for probes and metrics.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.registry import Collector
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,60 +24,14 @@ from bastion.app import BastionApp, create_app
 from bastion.app.events import EventsWiring
 from bastion.app.health import health_routes
 from bastion.blueprint import Blueprint
+from bastion.ops.event_metrics import EventMetrics
 from bastion.ops.health import Dependency
 from bastion.ops.lifecycle import Lifecycle
 from bastion.settings import Settings
 
-__all__ = ["EventMetrics", "build_worker", "worker_probe_app"]
+__all__ = ["build_worker", "worker_probe_app"]
 
 log = logging.getLogger("bastion.events")
-
-_LAG_INTERVAL_SECONDS = 2.0
-
-
-class EventMetrics(Collector):
-    """The relay's and the deliveries' numbers, read at each scrape."""
-
-    def __init__(self, events: EventsWiring) -> None:
-        self._events = events
-        self.lag_age: float | None = None
-
-    def collect(self) -> Iterator[Any]:
-        """Prometheus metric families."""
-        relay, runner = self._events.relay, self._events.deliveries
-        if relay is not None:
-            pending = GaugeMetricFamily(
-                "bastion_outbox_pending_events", "Events committed but not yet published."
-            )
-            pending.add_metric([], relay.stats.pending)
-            yield pending
-            age = GaugeMetricFamily(
-                "bastion_outbox_oldest_age_seconds",
-                "Age of the oldest unpublished event (0 when none waits).",
-            )
-            age.add_metric([], self.lag_age or 0.0)
-            yield age
-            published = CounterMetricFamily(
-                "bastion_events_published", "Events published to the broker.", labels=["type"]
-            )
-            for event_type, count in sorted(relay.stats.by_type.items()):
-                published.add_metric([event_type], count)
-            yield published
-            failures = CounterMetricFamily(
-                "bastion_event_publish_failures", "Rounds that failed to publish (retried)."
-            )
-            failures.add_metric([], relay.stats.failures)
-            yield failures
-        if runner is not None:
-            deliveries = CounterMetricFamily(
-                "bastion_event_deliveries",
-                "Webhook and consumer delivery attempts by result.",
-                labels=["result"],
-            )
-            deliveries.add_metric(["delivered"], runner.delivered)
-            deliveries.add_metric(["failed"], runner.failed_attempts)
-            deliveries.add_metric(["dead_lettered"], runner.dead_lettered)
-            yield deliveries
 
 
 def build_worker(settings: Settings, blueprint: Blueprint) -> BastionApp:
@@ -95,15 +45,7 @@ def worker_probe_app(app: BastionApp) -> Starlette:
     events = app.events
     assert events is not None
     registry = CollectorRegistry(auto_describe=True)
-    metrics = EventMetrics(events)
-    registry.register(metrics)
-
-    async def sample_lag() -> None:
-        while True:
-            if events.relay is not None:
-                with contextlib.suppress(Exception):
-                    _, metrics.lag_age = await events.relay.measure_lag()
-            await asyncio.sleep(_LAG_INTERVAL_SECONDS)
+    events.report_to(EventMetrics(registry).update)
 
     async def metrics_endpoint(request: Request) -> Response:
         return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
@@ -111,13 +53,9 @@ def worker_probe_app(app: BastionApp) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await app.start()
-        sampler = asyncio.create_task(sample_lag())
         try:
             yield
         finally:
-            sampler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sampler
             await app.stop()
 
     # The same /healthz and /readyz as the server's (docs/operations.md), with the broker

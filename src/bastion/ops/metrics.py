@@ -33,6 +33,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, valu
 from prometheus_client.exposition import choose_encoder
 
 from bastion.core.ports import PoolStats, Telemetry
+from bastion.ops.event_metrics import EventMetrics
 from bastion.ops.metrics_dir import (
     bearer_matches,
     mark_worker_exited,
@@ -325,12 +326,20 @@ class Metrics:
             buckets=LAG_BUCKETS,
             registry=reg,
         )
+        self._event_metrics: EventMetrics | None = None
         self._process = psutil.Process()
         self._sampler = LoopSampler(
             interval=sample_interval,
             on_lag=lag.observe,
             samplers=(self._sample_process, self._sample_pools, self._flush_gc),
         )
+
+    def event_metrics(self) -> EventMetrics:
+        """The outbox relay's and deliveries' instruments (made on first use: only a
+        process that relays has them)."""
+        if self._event_metrics is None:
+            self._event_metrics = EventMetrics(self.registry)
+        return self._event_metrics
 
     def authorized(self, authorization: str | None) -> bool:
         """Whether a scrape with this ``Authorization`` header may read the metrics."""
