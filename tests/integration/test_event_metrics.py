@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -38,9 +38,7 @@ def metric(text: str, name: str) -> float | None:
     return None if found is None else float(found.group(1))
 
 
-async def scrape_until(
-    client: httpx.AsyncClient, path: str, holds: Callable[[str], bool]
-) -> str:
+async def scrape_until(client: httpx.AsyncClient, path: str, holds: Callable[[str], bool]) -> str:
     """Scrape ``path`` until ``holds`` is true of the text (or fail with the last one)."""
     deadline = asyncio.get_running_loop().time() + SAMPLE_WAIT_SECONDS
     while True:
@@ -57,9 +55,9 @@ def relaying_app(database_url: str, broker_url: str | None = None) -> BastionApp
 
 
 @pytest.fixture
-async def database(database_url: str) -> AsyncIterator[str]:
+async def database(database_url: str) -> str:
     await create_schema(BLUEPRINT, database_url)
-    yield database_url
+    return database_url
 
 
 async def test_serve_metrics_show_events_published_by_the_server_itself(database: str) -> None:
@@ -91,8 +89,10 @@ async def test_serve_metrics_show_the_outbox_lag_while_the_broker_is_down(databa
             text = await scrape_until(
                 client,
                 "/metrics",
-                lambda t: (metric(t, "bastion_outbox_oldest_age_seconds") or 0) > 0
-                and (metric(t, "bastion_event_publish_failures_total") or 0) > 0,
+                lambda t: (
+                    (metric(t, "bastion_outbox_oldest_age_seconds") or 0) > 0
+                    and (metric(t, "bastion_event_publish_failures_total") or 0) > 0
+                ),
             )
     finally:
         await app.stop()
