@@ -26,7 +26,7 @@ from app_support import production_settings
 from bastion.app import BastionApp, create_app
 from bastion.blueprint import Blueprint, parse_blueprint
 from bastion.core import RequestContext, new_id
-from bastion.core.events.history import encode_history_cursor
+from bastion.core.events.history import RecordHistory, encode_history_cursor
 from bastion.core.events.personal import subject_of
 from bastion.settings import Settings
 from schema_support import create_schema
@@ -100,13 +100,15 @@ class Api:
         patched: dict[str, Any] = response.json()
         return patched
 
-    async def history(self, path: str, **params: Any) -> list[dict[str, Any]]:
+    async def history(
+        self, path: str, headers: dict[str, str] | None = None, **params: Any
+    ) -> list[dict[str, Any]]:
         """Every event of the record at ``path``, walking the pages."""
         events: list[dict[str, Any]] = []
         cursor = None
         while True:
             query = {**params, **({"cursor": cursor} if cursor else {})}
-            response = await self.http.get(f"{path}/history", params=query)
+            response = await self.http.get(f"{path}/history", params=query, headers=headers)
             assert response.status_code == 200, response.text
             page = response.json()
             events += page["data"]
@@ -350,6 +352,29 @@ async def test_history_follows_the_access_rules_of_the_record(guarded: Api) -> N
     ada_then = await http.get(path, params={"as_of": when}, headers=ada.headers)
     assert ada_then.status_code == 200
     assert (await http.get(path, params={"as_of": when}, headers=bob.headers)).status_code == 404
+
+
+async def test_history_leaves_out_updates_of_hidden_fields_only(guarded: Api) -> None:
+    http = guarded.http
+    ada = await sign_up(http, "ada@example.com")
+    note = await guarded.app.service.create(
+        "notes", {"title": "plan", "secret": "s0", "author": ada.id}, ctx=ADMIN
+    )
+    path = f"/v1/notes/{note['id']}"
+    # Three updates Ada cannot see, between two she can.
+    for n in range(1, 4):
+        await guarded.app.service.update("notes", note["id"], {"secret": f"s{n}"}, ctx=ADMIN)
+    await guarded.patch(path, {"title": "plan b"}, headers=ada.headers)
+    await guarded.app.service.update("notes", note["id"], {"secret": "s4"}, ctx=ADMIN)
+
+    seen = await guarded.history(path, headers=ada.headers)
+    assert [(e["type"], e["version"]) for e in seen] == [("notes.created", 1), ("notes.updated", 5)]
+    assert seen[1]["changes"] == {"title": {"before": "plan", "after": "plan b"}}
+    # Page by page, one entry at a time: the same two, whatever lies between them.
+    assert await guarded.history(path, headers=ada.headers, limit=1) == seen
+    # An admin sees every update.
+    staff = await RecordHistory(guarded.app.service).page("notes", note["id"], ctx=ADMIN)
+    assert [e["version"] for e in staff.entries] == [1, 2, 3, 4, 5, 6]
 
 
 # API versions ---------------------------------------------------------------------------------

@@ -349,7 +349,11 @@ class RecordHistory:
         limit: int = DEFAULT_HISTORY_LIMIT,
         cursor: str | None = None,
     ) -> HistoryPage:
-        """One page of the record's events, oldest first, as the caller may see them."""
+        """One page of the record's events, oldest first, as the caller may see them.
+
+        An update that changed only fields hidden from the caller is left out (the
+        versions of the entries show that something else happened). ``has_more`` may
+        then be true of a next page that turns out empty."""
         caller, scope = self._permit(resource, ctx)
         log = self._log(resource, parameter=None)
         after = decode_history_cursor(cursor, resource, record_id) if cursor else 0
@@ -359,16 +363,22 @@ class RecordHistory:
         async with self._service.store.unit_of_work(read_only=True) as uow:
             stream = _Stream(uow, log, resource, record_id)
             await self._check_visible(stream, caller, scope)
-            rows = await stream.rows(after=after, limit=limit)
-            has_more = len(rows) > limit
-            del rows[limit:]
-            entries = [
-                _entry(event, {n: c for n, c in changes.items() if n in shown})
-                for event, changes in await stream.pairs(rows, opened=opened)
-            ]
-        next_cursor = (
-            encode_history_cursor(resource, record_id, rows[-1]["seq"]) if has_more else None
-        )
+            entries: list[dict[str, Any]] = []
+            last_seq, has_more = after, True
+            while has_more and len(entries) < limit:
+                rows = await stream.rows(after=last_seq, limit=limit)
+                has_more = len(rows) > limit
+                batch = rows[:limit]
+                for index, (event, changes) in enumerate(await stream.pairs(batch, opened=opened)):
+                    last_seq = event["seq"]
+                    visible = {n: c for n, c in changes.items() if n in shown}
+                    # An update of fields hidden from the caller only is not theirs to see.
+                    if visible or not event["type"].endswith(".updated"):
+                        entries.append(_entry(event, visible))
+                        if len(entries) == limit:
+                            has_more = has_more or index < len(batch) - 1
+                            break
+        next_cursor = encode_history_cursor(resource, record_id, last_seq) if has_more else None
         return HistoryPage(entries=entries, has_more=has_more, next_cursor=next_cursor)
 
     async def as_of(
