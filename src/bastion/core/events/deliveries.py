@@ -14,7 +14,6 @@ which :meth:`DeliveryRunner.replay` sends again).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from bastion.blueprint.events import DELIVERIES, DELIVERY_ATTEMPTS
 from bastion.core.errors import NotFound
 from bastion.core.events.personal import SubjectKeys
 from bastion.core.events.relay import load_events
+from bastion.core.events.rounds import Rounds
 from bastion.core.ids import new_id
 from bastion.core.ports import Row
 from bastion.core.ports.outbox import OutboxStore, OutboxUnit
@@ -106,10 +106,10 @@ class DeliveryRunner:
         self._targets: Mapping[str, DeliveryTarget] = {t.kind: t for t in targets}
         self._keys = keys
         self._batch_size = batch_size
-        self._poll_seconds = poll_seconds
         self._clock = clock
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
+        self._rounds = Rounds(
+            self.deliver_due, poll_seconds=poll_seconds, failing="delivering events"
+        )
         self.delivered = 0
         self.failed_attempts = 0
         self.dead_lettered = 0
@@ -254,21 +254,13 @@ class DeliveryRunner:
 
     async def wake(self) -> None:
         """Look for due deliveries now."""
-        self._wake.set()
+        self._rounds.wake()
 
     def stop(self) -> None:
         """Make :meth:`run` return after its current round."""
-        self._stopping.set()
-        self._wake.set()
+        self._rounds.stop()
 
     async def run(self) -> None:
-        """Deliver until :meth:`stop`: at once when woken, else every ``poll_seconds``."""
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                if await self.deliver_due():
-                    continue
-            except Exception:
-                log.exception("delivering events failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+        """Deliver until :meth:`stop`: at once when woken, else every ``poll_seconds``;
+        after a failure (the database is down), with backoff."""
+        await self._rounds.run()

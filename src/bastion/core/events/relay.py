@@ -14,10 +14,7 @@ deduplicate (at least once).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,11 +22,11 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from bastion.blueprint.events import EVENTS
-from bastion.core.errors import StoreUnavailable
 from bastion.core.events.envelope import cloud_event, outbound_message
 from bastion.core.events.personal import SubjectKeys, subject_of
+from bastion.core.events.rounds import Rounds
 from bastion.core.ports import Row
-from bastion.core.ports.broker import Broker, BrokerUnavailable
+from bastion.core.ports.broker import Broker
 from bastion.core.ports.outbox import OutboxStore, OutboxUnit
 
 __all__ = ["FanOut", "OutboxRelay", "RelayStats", "load_events"]
@@ -100,11 +97,14 @@ class OutboxRelay:
         self._keys = keys
         self._fan_out = fan_out
         self._batch_size = batch_size
-        self._poll_seconds = poll_seconds
         self._clock = clock
         self._on_published = on_published
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
+        self._rounds = Rounds(
+            self._round,
+            poll_seconds=poll_seconds,
+            failing="publishing events",
+            on_failure=self._failed,
+        )
         self.stats = RelayStats()
 
     async def relay_once(self) -> int:
@@ -144,12 +144,11 @@ class OutboxRelay:
 
     async def wake(self) -> None:
         """Look for events now (an after-commit callback of every logged write)."""
-        self._wake.set()
+        self._rounds.wake()
 
     def stop(self) -> None:
         """Make :meth:`run` return after its current round."""
-        self._stopping.set()
-        self._wake.set()
+        self._rounds.stop()
 
     async def run(self) -> None:
         """Relay until :meth:`stop`: at once when woken, else every ``poll_seconds``.
@@ -157,33 +156,14 @@ class OutboxRelay:
         A broker or database outage is retried with exponential backoff and jitter
         (0.1 s doubling to 10 s); nothing is lost meanwhile, the events wait in the outbox.
         """
-        failures = 0
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                published = await self.relay_once()
-                if published:
-                    self.stats.rounds += 1
-                    failures = 0
-                    continue
-                failures = 0
-            except Exception as exc:
-                failures += 1
-                self.stats.failures += 1
-                self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                delay = min(10.0, 0.1 * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0)
-                expected = isinstance(exc, BrokerUnavailable | StoreUnavailable | OSError)
-                log.warning(
-                    "publishing events failed (%s); retrying in %.1f s",
-                    self.stats.last_error,
-                    delay,
-                    exc_info=None if expected else exc,
-                )
-                await self._sleep(delay)
-                continue
-            await self._sleep(self._poll_seconds, wakeable=True)
+        await self._rounds.run()
 
-    async def _sleep(self, seconds: float, *, wakeable: bool = False) -> None:
-        waiter = self._wake if wakeable else self._stopping
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(waiter.wait(), timeout=seconds)
+    async def _round(self) -> bool:
+        published = await self.relay_once()
+        if published:
+            self.stats.rounds += 1
+        return published > 0
+
+    def _failed(self, exc: Exception) -> None:
+        self.stats.failures += 1
+        self.stats.last_error = f"{type(exc).__name__}: {exc}"
