@@ -244,6 +244,10 @@ class Settings(BaseSettings):
     """Consecutive failures that open an endpoint's circuit breaker."""
     webhook_open_seconds: float = Field(default=60.0, gt=0)
     """Seconds an open breaker waits before one probe delivery (half-open)."""
+    webhook_secret_overlap_seconds: int = Field(default=86_400, ge=0, le=30 * 86_400)
+    """After a secret rotation, seconds deliveries are still signed with the previous
+    secret too (receivers switch over meanwhile); ``0`` stops the old secret at once.
+    One call may ask for another period (``{"overlap_seconds": N}``), up to 30 days."""
     webhook_allow_private: bool = False
     """Allow webhook URLs on private, loopback and link-local addresses (SSRF
     protection refuses them by default)."""

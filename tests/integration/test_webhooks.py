@@ -16,13 +16,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import httpx
 import orjson
+import pytest
 import uvicorn
+from pydantic import ValidationError
 from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -44,6 +48,7 @@ from bastion.core.identity.admin import OPERATOR
 from bastion.core.query import QuerySpec, SortKey
 from bastion.core.webhooks import BreakerPolicy, RetryPolicy
 from bastion.core.webhooks.target import WebhookTarget
+from bastion.settings import Settings
 from schema_support import create_schema
 
 PASSWORD = "correct horse battery staple"
@@ -205,10 +210,14 @@ async def webhook_world(
     open_seconds: float = 60.0,
     retry_seconds: float = 86_400.0,
     allow_private: bool = True,
+    test_routes: bool = True,
     **overrides: Any,
 ) -> AsyncIterator[World]:
     """An application (its relay off: the test drives delivery) with the webhook admin
-    routes mounted, and a delivery runner on a movable clock."""
+    routes mounted, and a delivery runner on a movable clock.
+
+    With ``test_routes`` off, the admin routes are the application's own (whose replays
+    the test runner does not see)."""
     await create_schema(BLUEPRINT, url)
     settings = production_settings(
         url,
@@ -252,8 +261,15 @@ async def webhook_world(
     def checked(candidate: str) -> None:
         check_url(candidate, policy)
 
-    routes = webhook_routes(app.service, secret_box=box, check_url=checked, replay=runner.replay)
-    app.starlette.router.routes[0:0] = routes
+    if test_routes:
+        routes = webhook_routes(
+            app.service,
+            secret_box=box,
+            check_url=checked,
+            replay=runner.replay,
+            secret_overlap=timedelta(seconds=settings.webhook_secret_overlap_seconds),
+        )
+        app.starlette.router.routes[0:0] = routes
     api = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
     try:
         world = World(app, api, runner, clock, keys)
@@ -592,3 +608,185 @@ async def test_webhooks_bad_subscriptions_are_422_with_pointers_and_change_nothi
         assert bad_query.json()["errors"][0]["pointer"] == "status"
         [unchanged] = (await w.get(HOOKS))["data"]
         assert (unchanged["url"], unchanged["event_types"]) == (url, good[:4])
+
+
+# Secret rotation with an overlap -------------------------------------------------------------
+
+
+def _verifies(secret: str, request: Received) -> bool:
+    """Whether a receiver holding ``secret`` accepts ``request`` (Standard Webhooks)."""
+    try:
+        Webhook(secret).verify(request.body, request.headers)
+    except WebhookVerificationError:
+        return False
+    return True
+
+
+def _signatures(request: Received) -> list[str]:
+    return request.headers["webhook-signature"].split(" ")
+
+
+async def _rotate(w: World, subscription: dict[str, Any], body: Any = None) -> httpx.Response:
+    path = f"{HOOKS}/{subscription['id']}:rotate-secret"
+    if body is None:
+        return await w.api.post(path, headers=w.admin)
+    return await w.api.post(path, json=body, headers=w.admin)
+
+
+async def _deliver_one(w: World, receiver: Receiver, title: str) -> Received:
+    await w.order(title)
+    await w.publish()
+    assert await w.runner.deliver_due() == 1
+    assert receiver.answered[-1] == 200
+    return receiver.requests[-1]
+
+
+async def test_webhooks_rotation_signs_with_both_secrets_until_the_overlap_ends(
+    database_url: str,
+) -> None:
+    async with (
+        receiving() as receiver,
+        webhook_world(database_url, webhook_secret_overlap_seconds=3600) as w,
+    ):
+        subscription = await w.subscribe(receiver.url(), "orders.created")
+        old = subscription["secret"]
+        before = datetime.now(UTC)
+        rotated = await _rotate(w, subscription)
+        assert rotated.status_code == 200, rotated.text
+        assert rotated.headers["cache-control"] == "no-store"
+        new = rotated.json()["secret"]
+        assert new.startswith("whsec_")
+        assert new != old
+        ends = _at(rotated.json()["previous_secret_expires_at"])
+        assert before + timedelta(seconds=3600) <= ends <= datetime.now(UTC) + timedelta(hours=1)
+        assert old.removeprefix("whsec_") not in rotated.text
+
+        # During the overlap a receiver holding either secret accepts the delivery.
+        during = await _deliver_one(w, receiver, "during")
+        assert len(_signatures(during)) == 2
+        assert _verifies(old, during)
+        assert _verifies(new, during)
+
+        # Once the overlap is over (by the delivery runner's clock) only the new one signs.
+        w.clock.now = ends + timedelta(seconds=1)
+        after = await _deliver_one(w, receiver, "after")
+        assert len(_signatures(after)) == 1
+        assert _verifies(new, after)
+        assert not _verifies(old, after)
+
+        # The previous secret is stored sealed, and no answer or audit entry shows it.
+        async with w.sql_store.unit_of_work(read_only=True) as uow:
+            stored = await uow.fetch(WEBHOOKS, UUID(subscription["id"]))
+        assert stored["previous_secret"]
+        assert old.removeprefix("whsec_") not in stored["previous_secret"]
+        answers = [
+            rotated.text,
+            (await w.api.get(HOOKS, headers=w.admin)).text,
+            (await w.api.get(f"{HOOKS}/{subscription['id']}", headers=w.admin)).text,
+            (await w.api.get(f"{HOOKS}/{subscription['id']}/deliveries", headers=w.admin)).text,
+            (await w.api.get("/v1/admin/audit?limit=200", headers=w.admin)).text,
+        ]
+        for text in answers:
+            assert old.removeprefix("whsec_") not in text
+            assert stored["previous_secret"] not in text
+        audit = await w.get("/v1/admin/audit?kind=webhook.secret_rotated")
+        [entry] = audit["data"]
+        assert _at(entry["detail"]["previous_secret_expires_at"]) == ends
+        assert new.removeprefix("whsec_") not in str(audit)
+
+
+async def test_webhooks_rotation_keeps_two_secrets_at_most_and_zero_overlap_stops_the_old_one(
+    sqlite_url: str,
+) -> None:
+    async with receiving() as receiver, webhook_world(sqlite_url) as w:
+        subscription = await w.subscribe(receiver.url(), "orders.created")
+        first = subscription["secret"]
+        second = (await _rotate(w, subscription, {"overlap_seconds": 600})).json()["secret"]
+        # Rotating again during the overlap: the secret it replaces is the one kept.
+        third = await _rotate(w, subscription, {"overlap_seconds": 600})
+        assert third.status_code == 200, third.text
+        request = await _deliver_one(w, receiver, "two")
+        assert len(_signatures(request)) == 2
+        assert _verifies(third.json()["secret"], request)
+        assert _verifies(second, request)
+        assert not _verifies(first, request)
+
+        # No overlap: the secret it replaces stops signing at once.
+        fourth = await _rotate(w, subscription, {"overlap_seconds": 0})
+        assert fourth.status_code == 200, fourth.text
+        assert fourth.json()["previous_secret_expires_at"] is None
+        request = await _deliver_one(w, receiver, "one")
+        assert len(_signatures(request)) == 1
+        assert _verifies(fourth.json()["secret"], request)
+        assert not _verifies(third.json()["secret"], request)
+        async with w.sql_store.unit_of_work(read_only=True) as uow:
+            stored = await uow.fetch(WEBHOOKS, UUID(subscription["id"]))
+        assert (stored["previous_secret"], stored["previous_secret_expires_at"]) == (None, None)
+
+
+async def test_webhooks_rotation_refuses_a_bad_overlap_with_a_422_and_keeps_the_secret(
+    sqlite_url: str,
+) -> None:
+    async with receiving() as receiver, webhook_world(sqlite_url) as w:
+        subscription = await w.subscribe(receiver.url(), "orders.created")
+        for body, pointer in (
+            ({"overlap_seconds": -1}, "/overlap_seconds"),
+            ({"overlap_seconds": 30 * 86_400 + 1}, "/overlap_seconds"),
+            ({"overlap_seconds": "60"}, "/overlap_seconds"),
+            ({"overlap_seconds": 1.5}, "/overlap_seconds"),
+            ({"overlap_seconds": True}, "/overlap_seconds"),
+            ({"overlap": 60}, "/overlap"),
+            ([60], ""),
+        ):
+            response = await _rotate(w, subscription, body)
+            assert response.status_code == 422, (body, response.text)
+            assert response.headers["content-type"] == "application/problem+json"
+            problem = response.json()
+            assert problem["status"] == 422
+            assert [e["pointer"] for e in problem["errors"]] == [pointer], body
+            assert "whsec_" not in response.text
+        not_json = await w.api.post(
+            f"{HOOKS}/{subscription['id']}:rotate-secret",
+            content=b"overlap_seconds=60",
+            headers={**w.admin, "Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert not_json.status_code == 415, not_json.text
+
+        # Nothing was rotated: the original secret alone still signs.
+        request = await _deliver_one(w, receiver, "unchanged")
+        assert _signatures(request) == [request.headers["webhook-signature"]]
+        assert _verifies(subscription["secret"], request)
+        assert (await w.get("/v1/admin/audit?kind=webhook.secret_rotated"))["data"] == []
+
+        longest = await _rotate(w, subscription, {"overlap_seconds": 30 * 86_400})
+        assert longest.status_code == 200, longest.text
+        assert _at(longest.json()["previous_secret_expires_at"]) > datetime.now(UTC) + timedelta(
+            days=29
+        )
+
+
+async def test_webhooks_rotation_overlap_defaults_to_the_setting(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    for bad in (-1, 30 * 86_400 + 1):
+        with pytest.raises(ValidationError, match="webhook_secret_overlap_seconds"):
+            production_settings(sqlite_url, webhook_secret_overlap_seconds=bad)
+    assert Settings.model_fields["webhook_secret_overlap_seconds"].default == 86_400
+
+    # The application's own admin routes (not the test's) take the setting.
+    async with webhook_world(sqlite_url, test_routes=False) as w:
+        subscription = await w.subscribe("http://127.0.0.1:9/hook")
+        before = datetime.now(UTC)
+        rotated = await _rotate(w, subscription)
+        assert rotated.status_code == 200, rotated.text
+        ends = _at(rotated.json()["previous_secret_expires_at"])
+        assert before + timedelta(days=1) <= ends <= datetime.now(UTC) + timedelta(days=1)
+    other_url = f"sqlite+aiosqlite:///{tmp_path / 'no-overlap.db'}"
+    async with webhook_world(other_url, test_routes=False, webhook_secret_overlap_seconds=0) as w:
+        subscription = await w.subscribe("http://127.0.0.1:9/hook")
+        rotated = await _rotate(w, subscription)
+        assert rotated.status_code == 200, rotated.text
+        assert rotated.json()["previous_secret_expires_at"] is None
+        # A call may still ask for an overlap the server does not give by default.
+        asked = await _rotate(w, subscription, {"overlap_seconds": 60})
+        assert asked.json()["previous_secret_expires_at"] is not None

@@ -1,6 +1,6 @@
 """event log, outbox and deliveries
 
-Revision ID: 0004_994ea7b28db9
+Revision ID: 0004_ec3c04492867
 Revises: 0003_ebc73c363fda
 
 Planned by Bastion from the blueprint; read it before `bastion migrate apply`.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0004_994ea7b28db9"
+revision = "0004_ec3c04492867"
 down_revision = "0003_ebc73c363fda"
 branch_labels = None
 depends_on = None
@@ -1868,6 +1868,33 @@ BLUEPRINT_SNAPSHOT = {
                     "flag": None,
                     "max_length": None,
                 },
+                "previous_secret": {
+                    "type": "text",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "flag": None,
+                    "max_length": None,
+                },
+                "previous_secret_expires_at": {
+                    "type": "datetime",
+                    "required": False,
+                    "unique": False,
+                    "description": None,
+                    "default": None,
+                    "filterable": False,
+                    "sortable": False,
+                    "searchable": False,
+                    "hidden_from": [],
+                    "read_only_for": [],
+                    "flag": None,
+                },
                 "description": {
                     "type": "string",
                     "required": False,
@@ -2404,6 +2431,16 @@ def upgrade() -> None:
         ),
         sa.Column(
             "secret", sa.Text(collation="C").with_variant(sa.Text(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "previous_secret",
+            sa.Text(collation="C").with_variant(sa.Text(), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column(
+            "previous_secret_expires_at",
+            sa.DateTime(timezone=True).with_variant(sa.String(length=27), "sqlite"),
+            nullable=True,
         ),
         sa.Column(
             "description",

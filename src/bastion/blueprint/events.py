@@ -13,7 +13,8 @@ served. :func:`bastion.blueprint.identity.with_identity` adds them.
   fields appear in the log; deleting it erases them without breaking the chain.
 - ``bastion_deliveries`` / ``bastion_delivery_attempts``: every event owed to a
   webhook subscription or an in-app consumer, its retries, its dead letter.
-- ``bastion_webhooks``: webhook subscriptions (admin API).
+- ``bastion_webhooks``: webhook subscriptions (admin API); during a secret rotation's
+  overlap, also the previous secret and when it stops signing.
 - ``bastion_processed_events``: which consumer handled which event (idempotency).
 """
 
@@ -142,6 +143,8 @@ def event_resources() -> dict[str, Resource]:
                 "url": StringField(max_length=2048, required=True),
                 "event_types": JsonField(required=True),
                 "secret": TextField(required=True),
+                "previous_secret": TextField(),
+                "previous_secret_expires_at": DateTimeField(),
                 "description": StringField(max_length=500),
                 "enabled": BooleanField(default=True),
                 "breaker": JsonField(),

@@ -6,7 +6,9 @@ delivery log and dead letters, for admins.
   enabled?}``); the answer (201, ``Location`` of the subscription) carries the
   ``secret``, shown only there;
 - ``GET``, ``PATCH``, ``DELETE /v1/admin/webhooks/{id}``: one subscription;
-- ``POST /v1/admin/webhooks/{id}:rotate-secret``: a new secret, shown once;
+- ``POST /v1/admin/webhooks/{id}:rotate-secret`` (optional body
+  ``{overlap_seconds}``): a new secret, shown once, and until when the previous
+  one signs too (``previous_secret_expires_at``);
 - ``GET /v1/admin/webhooks/{id}/deliveries?status=&limit=&before=``: its delivery
   log, newest first, each delivery with its attempts;
 - ``GET /v1/admin/deliveries?status=&target_kind=&target=&limit=&before=``: every
@@ -20,6 +22,8 @@ before the body is read. See :mod:`bastion.core.webhooks.admin`.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -32,7 +36,7 @@ from bastion.core.errors import FieldError, InvalidQuery
 from bastion.core.identity.admin_parts import require_admin
 from bastion.core.ports import SecretBox
 from bastion.core.records import RecordService
-from bastion.core.webhooks.admin import Replay, WebhookAdmin
+from bastion.core.webhooks.admin import DEFAULT_SECRET_OVERLAP, Replay, WebhookAdmin
 from bastion.core.webhooks.delivery_log import DeliveryQuery
 from bastion.core.webhooks.subscriptions import UrlCheck
 
@@ -46,6 +50,13 @@ def _limit(request: Request) -> int:
             "limit must be a whole number", errors=(FieldError("limit", f"{raw!r} is no number"),)
         )
     return int(raw)
+
+
+def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    if length is not None:
+        return length.strip() != "0"
+    return "transfer-encoding" in request.headers
 
 
 def _query(request: Request) -> DeliveryQuery:
@@ -65,6 +76,7 @@ def webhook_routes(
     secret_box: SecretBox | None,
     check_url: UrlCheck,
     replay: Replay,
+    secret_overlap: timedelta = DEFAULT_SECRET_OVERLAP,
     prefix: str = "/v1",
 ) -> list[BaseRoute]:
     """The routes under ``{prefix}/admin/webhooks`` and ``{prefix}/admin/deliveries``.
@@ -74,9 +86,17 @@ def webhook_routes(
         secret_box: seals subscription secrets at rest (the server's secret box).
         check_url: the SSRF guard for subscription URLs (``ValueError`` when refused).
         replay: sends a delivery again (``DeliveryRunner.replay``).
+        secret_overlap: how long a rotated-out secret keeps signing by default
+            (``BASTION_WEBHOOK_SECRET_OVERLAP_SECONDS``).
         prefix: where the API is served.
     """
-    admin = WebhookAdmin(service, secret_box=secret_box, check_url=check_url, replay=replay)
+    admin = WebhookAdmin(
+        service,
+        secret_box=secret_box,
+        check_url=check_url,
+        replay=replay,
+        secret_overlap=secret_overlap,
+    )
 
     async def subscriptions(request: Request) -> Response:
         ctx = request_context(request)
@@ -106,7 +126,12 @@ def webhook_routes(
         ctx = request_context(request)
         require_admin(ctx)
         subscription_id = path_id(request, "webhook subscription")
-        return json_response(await admin.rotate_secret(ctx, subscription_id), headers=NO_STORE)
+        body = None
+        if _has_body(request):
+            await admin.subscription(ctx, subscription_id)  # 404 before the body
+            body = await read_json_body(request, max_bytes=MAX_AUTH_BODY_BYTES)
+        rotated = await admin.rotate_secret(ctx, subscription_id, body)
+        return json_response(rotated, headers=NO_STORE)
 
     async def subscription_deliveries(request: Request) -> Response:
         ctx = request_context(request)

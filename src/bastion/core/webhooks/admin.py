@@ -3,6 +3,10 @@
 Every call needs the ``admin`` role (and a credential not narrowed by scopes).
 A subscription's secret (``whsec_...``) is shown once, in the answer that
 makes it (creation, rotation), and stored sealed by the server's secret box.
+A rotation keeps the previous secret signing too for an overlap period (a
+receiver verifies with either while it switches over); it is stored sealed
+likewise and never shown. Only two secrets sign at a time: rotating during an
+overlap makes the current secret the previous one and drops the older one.
 Every change is audited in the auth audit trail, in its own transaction:
 ``webhook.created``, ``webhook.updated``, ``webhook.deleted``,
 ``webhook.secret_rotated`` and ``delivery.replayed`` (never with a secret).
@@ -14,6 +18,7 @@ closed circuit breaker: it is another endpoint, or the admin says it is back.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -37,10 +42,12 @@ from bastion.core.webhooks.subscriptions import (
     event_resources_of,
     parse_changes,
     parse_create,
+    parse_rotation,
     subscription_json,
 )
 
 __all__ = [
+    "DEFAULT_SECRET_OVERLAP",
     "DELIVERY_REPLAYED",
     "MAX_SUBSCRIPTIONS",
     "WEBHOOK_CREATED",
@@ -58,6 +65,8 @@ WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated"
 DELIVERY_REPLAYED = "delivery.replayed"
 MAX_SUBSCRIPTIONS = 1000
 """The most subscriptions the list shows."""
+DEFAULT_SECRET_OVERLAP = timedelta(days=1)
+"""How long a rotated-out secret keeps signing, unless told otherwise."""
 
 Replay = Callable[[UUID], Awaitable[Row]]
 """Sends a delivery again from attempt 1 (``DeliveryRunner.replay``); raises ``NotFound``."""
@@ -83,6 +92,8 @@ class WebhookAdmin:
         check_url: the SSRF guard for subscription URLs; raises ``ValueError`` with
             a message saying what is wrong and how to allow it.
         replay: sends a delivery again (the delivery runner's ``replay``).
+        secret_overlap: how long a rotated-out secret keeps signing when the rotation
+            does not say (``BASTION_WEBHOOK_SECRET_OVERLAP_SECONDS``).
     """
 
     def __init__(
@@ -92,11 +103,15 @@ class WebhookAdmin:
         secret_box: SecretBox | None,
         check_url: UrlCheck,
         replay: Replay,
+        secret_overlap: timedelta = DEFAULT_SECRET_OVERLAP,
     ) -> None:
+        if secret_overlap < timedelta(0):
+            raise ValueError(f"secret_overlap must not be negative, not {secret_overlap}")
         self.service = service
         self._box = secret_box
         self._check_url = check_url
         self._replay = replay
+        self._overlap = secret_overlap
         self._resources = event_resources_of(service.blueprint)
 
     def _sealed(self, secret: str) -> str:
@@ -203,26 +218,56 @@ class WebhookAdmin:
                 detail={"webhook": str(subscription_id), "before": _audited(current)},
             )
 
-    async def rotate_secret(self, ctx: RequestContext, subscription_id: UUID) -> Row:
+    async def rotate_secret(
+        self, ctx: RequestContext, subscription_id: UUID, body: Any = None
+    ) -> Row:
         """Give a subscription a new secret, returned in ``secret`` (shown only here).
-        Deliveries are signed with it from the next attempt on; the old one stops
-        at once.
+
+        Deliveries are signed with it from the next attempt on, and with the secret
+        it replaces too until ``previous_secret_expires_at`` (also in the answer;
+        ``None`` when the old secret stops at once). ``body`` (optional) may set
+        ``overlap_seconds``, else the admin's ``secret_overlap`` applies.
 
         Raises:
+            InvalidInput: ``body`` is not a valid rotation (``/overlap_seconds``).
             NotFound: there is none with this id.
         """
         require_admin(ctx)
+        asked = parse_rotation(body)
+        overlap = (
+            self._overlap
+            if asked.overlap_seconds is None
+            else timedelta(seconds=asked.overlap_seconds)
+        )
         secret = new_secret()
         async with self.service.store.unit_of_work() as uow:
             records = IdentityRecords(self.service, uow, ctx)
             current = await records.records.get(WEBHOOKS, subscription_id, for_update=True)
             if current is None:
                 raise _missing(subscription_id)
+            # The current secret is kept as stored (sealed): it is never opened here.
+            expires_at = records.now + overlap if overlap else None
             row = await records.records.update(
-                WEBHOOKS, subscription_id, {"secret": self._sealed(secret)}
+                WEBHOOKS,
+                subscription_id,
+                {
+                    "secret": self._sealed(secret),
+                    "previous_secret": current["secret"] if expires_at else None,
+                    "previous_secret_expires_at": expires_at,
+                },
             )
-            await records.audit(WEBHOOK_SECRET_ROTATED, detail={"webhook": str(subscription_id)})
-        return {**subscription_json(row), "secret": secret}
+            await records.audit(
+                WEBHOOK_SECRET_ROTATED,
+                detail={
+                    "webhook": str(subscription_id),
+                    "previous_secret_expires_at": expires_at.isoformat() if expires_at else None,
+                },
+            )
+        return {
+            **subscription_json(row),
+            "secret": secret,
+            "previous_secret_expires_at": row["previous_secret_expires_at"],
+        }
 
     # The delivery log --------------------------------------------------------
 

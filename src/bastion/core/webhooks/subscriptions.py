@@ -1,5 +1,6 @@
-"""Webhook subscriptions as admins write and read them: the bodies, the event type
-patterns they may name, and the JSON they are shown as (never with the secret).
+"""Webhook subscriptions as admins write and read them: the bodies (a subscription,
+its changes, a secret rotation), the event type patterns they may name, and the
+JSON they are shown as (never with a secret).
 
 An event type pattern is one of:
 
@@ -18,7 +19,15 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 
 from bastion.blueprint import Blueprint
 from bastion.core.errors import FieldError, InvalidInput
@@ -29,6 +38,8 @@ from bastion.core.webhooks.target import breaker_state
 __all__ = [
     "CHANGE_KINDS",
     "MAX_EVENT_TYPES",
+    "MAX_SECRET_OVERLAP",
+    "SecretRotation",
     "SubscriptionChanges",
     "SubscriptionCreate",
     "UrlCheck",
@@ -36,6 +47,7 @@ __all__ = [
     "event_type_problem",
     "parse_changes",
     "parse_create",
+    "parse_rotation",
     "subscription_json",
 ]
 
@@ -43,6 +55,8 @@ CHANGE_KINDS = ("created", "updated", "deleted")
 """The kinds of change an event type names."""
 MAX_EVENT_TYPES = 100
 """The most patterns one subscription lists."""
+MAX_SECRET_OVERLAP = timedelta(days=30)
+"""The longest a previous secret keeps signing after a rotation."""
 UrlCheck = Callable[[str], object]
 """Checks a webhook URL (the SSRF guard); raises ``ValueError`` saying what is wrong."""
 _MAX_URL = 2048
@@ -75,6 +89,18 @@ class SubscriptionChanges(BaseModel):
     )
     description: StrictStr | None = Field(default=None, max_length=_MAX_DESCRIPTION)
     enabled: StrictBool | None = None
+
+
+class SecretRotation(BaseModel):
+    """The body of ``POST /v1/admin/webhooks/{id}:rotate-secret`` (optional)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    overlap_seconds: StrictInt | None = Field(
+        default=None, ge=0, le=int(MAX_SECRET_OVERLAP.total_seconds())
+    )
+    """How long the previous secret keeps signing too (``0``: it stops at once);
+    left out: the server's ``BASTION_WEBHOOK_SECRET_OVERLAP_SECONDS``."""
 
 
 def event_resources_of(blueprint: Blueprint) -> frozenset[str]:
@@ -174,6 +200,20 @@ def parse_changes(body: Any, *, check_url: UrlCheck, resources: Collection[str])
     if patterns is not None:
         changes["event_types"] = patterns
     return changes
+
+
+def parse_rotation(body: Any) -> SecretRotation:
+    """``body`` checked as a secret rotation; ``None`` (no body) asks for the defaults.
+
+    Raises:
+        InvalidInput: pointing at each bad member (``/overlap_seconds``).
+    """
+    if body is None:
+        return SecretRotation()
+    try:
+        return SecretRotation.model_validate(_object(body))
+    except ValidationError as exc:
+        raise InvalidInput("the secret rotation is not valid", errors=field_errors(exc)) from None
 
 
 def subscription_json(row: Row) -> Row:

@@ -11,7 +11,9 @@ match), then hands it each due delivery. One attempt:
    it is open nothing is attempted and the delivery waits until the breaker
    may let a probe out;
 3. the CloudEvent is POSTed, signed as Standard Webhooks says (``webhook-id``
-   is the event id, the same on every retry);
+   is the event id, the same on every retry): with the subscription's secret,
+   and during a rotation's overlap (until ``previous_secret_expires_at``, by
+   the runner's clock) with the previous secret too;
 4. the result moves the breaker (stored back under a row lock), and a failure
    is retried as the :class:`~bastion.core.webhooks.schedule.RetryPolicy` says
    until its give-up time, counted from the first attempt (or from the replay
@@ -187,7 +189,13 @@ class WebhookTarget:
         try:
             secret = reveal_secret(subscription["secret"], self._box)
             body = webhook_body(event)
-            headers = signed_headers(secret, str(event["id"]), body, self._clock())
+            headers = signed_headers(
+                secret,
+                str(event["id"]),
+                body,
+                self._clock(),
+                previous_secrets=self._previous_secrets(subscription, now),
+            )
         except ValueError:
             # Never the exception's text: it may come from the secret's decryption.
             error = (
@@ -218,6 +226,23 @@ class WebhookTarget:
             duration_seconds=result.duration_seconds,
             retry_at=await self._retry_at(delivery, attempt, now),
         )
+
+    def _previous_secrets(self, subscription: Row, now: datetime) -> tuple[str, ...]:
+        """The rotated-out secret while its overlap lasts (it signs too), else none."""
+        stored = subscription.get("previous_secret")
+        until = subscription.get("previous_secret_expires_at")
+        if not stored or until is None or now >= until:
+            return ()
+        try:
+            return (reveal_secret(stored, self._box),)
+        except ValueError:
+            # The current secret still signs; never the exception's text (see above).
+            log.warning(
+                "webhook %s: its previous secret cannot be opened; signing with the current "
+                "one only",
+                subscription["id"],
+            )
+            return ()
 
     async def _subscription(self, subscription_id: UUID | None) -> Row | None:
         if subscription_id is None:

@@ -29,7 +29,11 @@ from bastion.core.webhooks.delivery_log import (
     MAX_DELIVERIES_PER_PAGE,
     TARGET_KINDS,
 )
-from bastion.core.webhooks.subscriptions import SubscriptionChanges, SubscriptionCreate
+from bastion.core.webhooks.subscriptions import (
+    SecretRotation,
+    SubscriptionChanges,
+    SubscriptionCreate,
+)
 
 __all__ = ["webhook_paths", "webhook_schemas"]
 
@@ -126,6 +130,25 @@ def webhook_schemas() -> dict[str, Schema]:
             "open_until",
             description="The endpoint's circuit breaker, shared by every worker.",
         ),
+        "WebhookSecretRotation": model_schema(
+            SecretRotation,
+            "An optional secret rotation: how long the previous secret keeps signing too.",
+        ),
+        "WebhookSecretRotated": {
+            "allOf": [
+                ref("WebhookSubscriptionCreated"),
+                _object(
+                    {
+                        "previous_secret_expires_at": {
+                            **_WHEN,
+                            "description": "Until when the previous secret signs too; "
+                            "null: it stopped at once.",
+                        }
+                    },
+                    "previous_secret_expires_at",
+                ),
+            ]
+        },
         "WebhookSubscription": subscription,
         "WebhookSubscriptionCreated": {
             "allOf": [
@@ -300,11 +323,20 @@ def webhook_paths() -> dict[str, Schema]:
             "post": operation(
                 "admin",
                 "admin_rotate_webhook_secret",
-                "Give a subscription a new signing secret, shown once; the old one stops "
-                "at once (audited as webhook.secret_rotated)",
-                {"200": with_secret},
+                "Give a subscription a new signing secret, shown once; the previous one "
+                "keeps signing until previous_secret_expires_at (audited as "
+                "webhook.secret_rotated)",
+                {
+                    "200": json_response(
+                        "WebhookSecretRotated",
+                        "The subscription, its new secret and the previous one's end.",
+                        headers=NO_STORE,
+                    )
+                },
+                *WRITE,
                 *denied,
                 404,
+                body=request_body("WebhookSecretRotation", required=False),
             ),
         },
         "/v1/admin/webhooks/{id}/deliveries": {
