@@ -17,6 +17,12 @@ order, while different streams go to different workers in parallel.
 
 On SQLite, write transactions exclude each other (``BEGIN IMMEDIATE``), so the
 same statements without ``FOR UPDATE`` are already exclusive.
+
+Pruning (``bastion events prune``) deletes a bounded batch per transaction with
+``DELETE ... WHERE id IN (SELECT id ... LIMIT n)``, a form both databases
+accept. On PostgreSQL a batch of delivered deliveries and their attempts is one
+statement (the deletes in a ``WITH``); on SQLite, which has no ``DELETE`` in a
+``WITH``, it is two, attempts first, both choosing the same first ``n`` by id.
 """
 
 from __future__ import annotations
@@ -28,14 +34,21 @@ import sqlalchemy as sa
 
 from bastion.adapters.sql.schema import Dialect
 from bastion.adapters.sql.statements import Compiled, compile_statement
-from bastion.blueprint.events import DELIVERIES, EVENTS, OUTBOX, SUBJECT_KEYS
+from bastion.blueprint.events import (
+    DELIVERIES,
+    DELIVERY_ATTEMPTS,
+    EVENTS,
+    OUTBOX,
+    PROCESSED_EVENTS,
+    SUBJECT_KEYS,
+)
 from bastion.core.ports import Row
 
 __all__ = ["EventStatements", "OutboxStatements", "RecordInsert"]
 
 
 class OutboxStatements:
-    """The compiled claim, release and lag statements."""
+    """The compiled claim, release, lag and prune statements."""
 
     def __init__(self, metadata: sa.MetaData, dialect: Dialect) -> None:
         self._postgres = dialect == "postgresql"
@@ -82,8 +95,69 @@ class OutboxStatements:
             due = due.with_for_update(skip_locked=True, of=deliveries)
         self.claim_due_deliveries: Compiled = compile_statement(due, dialect)
         self._deliveries = deliveries
+        self._prune_statements(metadata, dialect)
 
         self._sized: dict[tuple[str, int], Compiled] = {}
+
+    def _prune_statements(self, metadata: sa.MetaData, dialect: Dialect) -> None:
+        deliveries, attempts = self._deliveries, metadata.tables[DELIVERY_ATTEMPTS]
+        old_delivered = (
+            sa.select(deliveries.c.id)
+            .where(
+                (deliveries.c.status == "delivered")
+                & (deliveries.c.delivered_at < sa.bindparam("before"))
+            )
+            .order_by(deliveries.c.id)
+            .limit(sa.bindparam("limit"))
+        )
+        self.prune_delivered_together: Compiled | None = None
+        """PostgreSQL: up to ``limit`` delivered deliveries older than ``before`` and their
+        attempts, deleted in one statement that returns how many of each went."""
+        self.prune_attempts: Compiled | None = None
+        """SQLite: the attempts at the deliveries :attr:`prune_deliveries` will delete."""
+        self.prune_deliveries: Compiled | None = None
+        """SQLite: up to ``limit`` delivered deliveries older than ``before``."""
+        if self._postgres:
+            # Locked as chosen: a delivery a replay made pending meanwhile is read again
+            # and left out, and its attempts with it.
+            gone = (
+                sa.delete(deliveries)
+                .where(deliveries.c.id.in_(old_delivered.with_for_update()))
+                .returning(deliveries.c.id)
+                .cte("gone")
+            )
+            logged = (
+                sa.delete(attempts)
+                .where(attempts.c.delivery.in_(sa.select(gone.c.id)))
+                .returning(attempts.c.id)
+                .cte("logged")
+            )
+            self.prune_delivered_together = compile_statement(
+                sa.select(
+                    sa.select(sa.func.count()).select_from(gone).scalar_subquery(),
+                    sa.select(sa.func.count()).select_from(logged).scalar_subquery(),
+                ),
+                dialect,
+            )
+        else:
+            # One write transaction at a time: both statements see the same deliveries.
+            self.prune_attempts = compile_statement(
+                sa.delete(attempts).where(attempts.c.delivery.in_(old_delivered)), dialect
+            )
+            self.prune_deliveries = compile_statement(
+                sa.delete(deliveries).where(deliveries.c.id.in_(old_delivered)), dialect
+            )
+        notes = metadata.tables[PROCESSED_EVENTS]
+        # Any ``limit`` of them (no order): the prune repeats until none is left.
+        old_notes = (
+            sa.select(notes.c.id)
+            .where(notes.c.created_at < sa.bindparam("before"))
+            .limit(sa.bindparam("limit"))
+        )
+        self.prune_processed: Compiled = compile_statement(
+            sa.delete(notes).where(notes.c.id.in_(old_notes)), dialect
+        )
+        """Up to ``limit`` processed-event notes created before ``before``."""
 
     def _of_size(self, kind: str, count: int) -> Compiled:
         # One statement per list length, compiled on first use (batches repeat sizes).

@@ -31,7 +31,14 @@ from bastion.adapters.sql.shapes import ShapeCache
 from bastion.adapters.sql.statements import ResourceStatements
 from bastion.adapters.sql.urls import parse_database_url
 from bastion.blueprint import BelongsTo, Blueprint, with_identity
-from bastion.blueprint.events import DELIVERIES, EVENTS, OUTBOX, SUBJECT_KEYS
+from bastion.blueprint.events import (
+    DELIVERIES,
+    DELIVERY_ATTEMPTS,
+    EVENTS,
+    OUTBOX,
+    PROCESSED_EVENTS,
+    SUBJECT_KEYS,
+)
 from bastion.core.aggregation import AggregateSpec
 from bastion.core.errors import BastionError
 from bastion.core.ports import (
@@ -371,6 +378,38 @@ class SqlUnitOfWork:
         await self._run("lease", DELIVERIES, self._conn.execute, lease.sql, lease.bind(values))
         decode = codec.id_decode
         return [i if decode is None else decode(i) for i in ids]
+
+    async def prune_delivered(self, *, before: datetime, limit: int) -> tuple[int, int]:
+        """Delete up to ``limit`` delivered deliveries older than ``before`` and their
+        attempts (see :mod:`bastion.adapters.sql.outbox`); ``(deliveries, attempts)``."""
+        queues = self._queues()
+        values = {
+            "before": self._tables[DELIVERIES].codec.encode("delivered_at", before),
+            "limit": limit,
+        }
+        if queues.prune_delivered_together is not None:
+            statement = queues.prune_delivered_together
+            args = statement.bind(values)
+            row = await self._run("prune", DELIVERIES, self._conn.fetch_one, statement.sql, args)
+            assert row is not None  # counts: always one row
+            return int(row[0]), int(row[1])
+        assert queues.prune_attempts is not None
+        assert queues.prune_deliveries is not None
+        logged, gone = queues.prune_attempts, queues.prune_deliveries
+        attempts = await self._run(
+            "prune", DELIVERY_ATTEMPTS, self._conn.execute, logged.sql, logged.bind(values)
+        )
+        deliveries = await self._run(
+            "prune", DELIVERIES, self._conn.execute, gone.sql, gone.bind(values)
+        )
+        return deliveries, attempts
+
+    async def prune_processed(self, *, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` processed-event notes created before ``before``."""
+        statement = self._queues().prune_processed
+        encode = self._tables[PROCESSED_EVENTS].codec.encode
+        args = statement.bind({"before": encode("created_at", before), "limit": limit})
+        return await self._run("prune", PROCESSED_EVENTS, self._conn.execute, statement.sql, args)
 
     async def _run(
         self,

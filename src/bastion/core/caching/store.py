@@ -150,6 +150,13 @@ class _WriteUnit:
     async def idempotency_purge(self, *, now: datetime, limit: int) -> int:
         return await self._uow.idempotency_purge(now=now, limit=limit)
 
+    # The event tables are never cached: nothing to invalidate.
+    async def prune_delivered(self, *, before: datetime, limit: int) -> tuple[int, int]:
+        return await self._uow.prune_delivered(before=before, limit=limit)
+
+    async def prune_processed(self, *, before: datetime, limit: int) -> int:
+        return await self._uow.prune_processed(before=before, limit=limit)
+
 
 class _ReadUnit:
     """Reads from the cache, opening a database unit of work only on a miss."""
@@ -271,6 +278,12 @@ class _ReadUnit:
 
     async def idempotency_purge(self, *, now: datetime, limit: int) -> int:
         return await (await self._database()).idempotency_purge(now=now, limit=limit)
+
+    async def prune_delivered(self, *, before: datetime, limit: int) -> tuple[int, int]:
+        raise _read_only()
+
+    async def prune_processed(self, *, before: datetime, limit: int) -> int:
+        raise _read_only()
 
 
 def _read_only() -> RuntimeError:

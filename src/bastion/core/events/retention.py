@@ -10,9 +10,11 @@ every event. Pruning deletes, older than a cutoff:
   redelivery can take (days, not minutes).
 
 Dead letters are kept, whatever their age: they wait for someone to look at
-them and replay them. Pending deliveries are being tried and are kept too.
-Work is done in batches, one transaction each, so the tables stay usable
-(and a batch that fails leaves the earlier ones deleted).
+them and replay them. Pending deliveries are being tried and are kept too; the
+event log itself is never pruned. Work is done in batches, one transaction
+each, so the tables stay usable (and a batch that fails leaves the earlier ones
+deleted); the store deletes a batch in set-based statements
+(:meth:`~bastion.core.ports.UnitOfWork.prune_delivered`), not row by row.
 
 Example::
 
@@ -23,14 +25,13 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from uuid import UUID
 
-from bastion.blueprint.events import DELIVERIES, DELIVERY_ATTEMPTS, PROCESSED_EVENTS
-from bastion.core.ports import Row, Store, UnitOfWork
-from bastion.core.query import Filter, QuerySpec, SortKey
+from bastion.blueprint.events import DELIVERIES, PROCESSED_EVENTS
+from bastion.core.ports import Store
+from bastion.core.query import Filter, QuerySpec
 
 __all__ = [
     "PRUNE_BATCH_SIZE",
@@ -120,56 +121,21 @@ async def prune_deliveries(
             done = deliveries + processed
             progress(done, max(expected, done))
 
+    # A batch short of ``batch_size`` was the last: nothing older is left (a delivery a
+    # concurrent replay takes back can cut one short; the next prune gets the rest).
     while True:
         async with store.unit_of_work() as uow:
-            rows = await _page(uow, DELIVERIES, _delivered_before(before), batch_size)
-            batch = await _delete_delivered(uow, rows)
-            attempts += await _delete_attempts(uow, batch, batch_size)
-        deliveries += len(batch)
+            deleted, logged = await uow.prune_delivered(before=before, limit=batch_size)
+        deliveries += deleted
+        attempts += logged
         report()
-        if len(rows) < batch_size:
+        if deleted < batch_size:
             break
     while True:
         async with store.unit_of_work() as uow:
-            rows = await _page(uow, PROCESSED_EVENTS, _noted_before(before), batch_size)
-            for row in rows:
-                processed += await uow.delete(PROCESSED_EVENTS, row["id"])
+            deleted = await uow.prune_processed(before=before, limit=batch_size)
+        processed += deleted
         report()
-        if len(rows) < batch_size:
+        if deleted < batch_size:
             break
     return PruneResult(deliveries, attempts, processed)
-
-
-async def _page(
-    uow: UnitOfWork, resource: str, filters: tuple[Filter, ...], limit: int
-) -> list[Row]:
-    spec = QuerySpec(limit=limit, filters=filters, sort=(SortKey("id"),))
-    return (await uow.fetch_page(resource, spec))[:limit]
-
-
-async def _delete_delivered(uow: UnitOfWork, rows: Sequence[Row]) -> list[UUID]:
-    """Delete those of ``rows`` still delivered; their ids."""
-    deleted = []
-    for row in rows:
-        # Locked and read again: a replay since the page was read made it pending.
-        current = await uow.fetch(DELIVERIES, row["id"], for_update=True)
-        if current is None or current["status"] != "delivered":
-            continue
-        if await uow.delete(DELIVERIES, row["id"]):
-            deleted.append(row["id"])
-    return deleted
-
-
-async def _delete_attempts(uow: UnitOfWork, deliveries: Sequence[UUID], limit: int) -> int:
-    """Delete every attempt at ``deliveries``; how many there were."""
-    if not deliveries:
-        return 0
-    deleted = 0
-    while True:
-        rows = await _page(
-            uow, DELIVERY_ATTEMPTS, (Filter("delivery", "in", tuple(deliveries)),), limit
-        )
-        for row in rows:
-            deleted += await uow.delete(DELIVERY_ATTEMPTS, row["id"])
-        if len(rows) < limit:
-            return deleted

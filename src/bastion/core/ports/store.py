@@ -134,6 +134,20 @@ class UnitOfWork(Protocol):
         """Delete up to ``limit`` records that expired before ``now``; how many went."""
         ...
 
+    # Event retention: what delivery leaves behind, pruned in bounded batches ----
+
+    async def prune_delivered(self, *, before: datetime, limit: int) -> tuple[int, int]:
+        """Delete up to ``limit`` deliveries that are ``delivered`` with ``delivered_at``
+        before ``before``, with every attempt at them, in set-based statements;
+        ``(deliveries, attempts)`` deleted. Dead and pending deliveries stay, and so
+        does the event log."""
+        ...
+
+    async def prune_processed(self, *, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` processed-event notes created before ``before``, in one
+        statement; how many went."""
+        ...
+
 
 class Store(Protocol):
     """Opens units of work on one database."""
