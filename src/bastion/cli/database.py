@@ -22,9 +22,22 @@ from bastion.core.errors import BastionError
 from bastion.core.identity.admin import AdminService
 from bastion.settings import Settings
 
-__all__ = ["describe_error", "open_admin", "open_records", "run_with_database"]
+__all__ = ["command_pool", "describe_error", "open_admin", "open_records", "run_with_database"]
 
 _T = TypeVar("_T")
+
+
+def command_pool(settings: Settings) -> PoolConfig:
+    """The connection pool of one command: two connections at most, none kept idle,
+    the server's time limits."""
+    return PoolConfig(
+        min_size=0,
+        max_size=2,
+        connect_timeout=settings.db_connect_timeout,
+        statement_timeout=settings.db_statement_timeout,
+        acquire_timeout=settings.db_acquire_timeout,
+        busy_timeout=settings.sqlite_busy_timeout,
+    )
 
 
 def describe_error(exc: BastionError) -> str:
@@ -67,14 +80,7 @@ async def open_records(settings: Settings, blueprint: Blueprint) -> AsyncIterato
     store = SqlStore(
         url=settings.database_url,
         blueprint=served,
-        pool=PoolConfig(
-            min_size=0,
-            max_size=2,
-            connect_timeout=settings.db_connect_timeout,
-            statement_timeout=settings.db_statement_timeout,
-            acquire_timeout=settings.db_acquire_timeout,
-            busy_timeout=settings.sqlite_busy_timeout,
-        ),
+        pool=command_pool(settings),
     )
     # Writes made here invalidate the running servers' caches like their own writes do.
     cached = cached_store(settings, served, store, None)

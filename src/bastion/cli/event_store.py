@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bastion.adapters.sql.drivers import PoolConfig
 from bastion.adapters.sql.store import SqlStore
 from bastion.app.identity import FernetSecretBox
 from bastion.blueprint import Blueprint, with_identity
+from bastion.cli.database import command_pool
 from bastion.core.events.personal import SubjectKeys
 from bastion.settings import Settings
 
@@ -26,14 +26,7 @@ async def open_event_store(settings: Settings, blueprint: Blueprint) -> AsyncIte
     store = SqlStore(
         url=settings.database_url,
         blueprint=with_identity(blueprint),
-        pool=PoolConfig(
-            min_size=0,
-            max_size=2,
-            connect_timeout=settings.db_connect_timeout,
-            statement_timeout=settings.db_statement_timeout,
-            acquire_timeout=settings.db_acquire_timeout,
-            busy_timeout=settings.sqlite_busy_timeout,
-        ),
+        pool=command_pool(settings),
     )
     await store.start()
     try:
