@@ -18,7 +18,13 @@ from bastion.blueprint import AnyField, BelongsTo, Blueprint, PageSize, Resource
 from bastion.core.aggregation import Aggregate, AggregateFunction
 from bastion.core.errors import FieldError, InvalidQuery
 from bastion.core.query import FILTER_OPERATORS, Cursor, Filter, QuerySpec, SortKey
-from bastion.core.query_values import STRING_TYPES, SYSTEM_FIELD_SPECS, parse_value, value_fits
+from bastion.core.query_values import (
+    NUL_REFUSED,
+    STRING_TYPES,
+    SYSTEM_FIELD_SPECS,
+    parse_value,
+    value_fits,
+)
 from bastion.core.relations import Expansion, expansions_of
 
 __all__ = [
@@ -168,6 +174,8 @@ class QueryRules:
         return Filter(name, op, value, via or None)
 
     def _value(self, field: AnyField, op: str, text: str) -> Any:
+        if "\x00" in text:
+            raise ValueError(NUL_REFUSED)
         if op == "isnull":
             if text not in ("true", "false"):
                 raise ValueError("must be true or false")

@@ -29,7 +29,14 @@ from bastion.blueprint import (
     UuidField,
 )
 
-__all__ = ["STRING_TYPES", "SYSTEM_FIELD_SPECS", "parse_value", "value_fits"]
+__all__ = [
+    "NUL_REFUSED",
+    "STRING_TYPES",
+    "SYSTEM_FIELD_SPECS",
+    "contains_nul",
+    "parse_value",
+    "value_fits",
+]
 
 SYSTEM_FIELD_SPECS: dict[str, AnyField] = {
     "id": UuidField(required=True),
@@ -111,12 +118,30 @@ def _uuid(text: str) -> UUID:
         raise ValueError("must be a UUID") from None
 
 
+NUL_REFUSED = "must not contain the NUL character (U+0000): no database column can store it"
+"""Why a value holding U+0000 is refused (PostgreSQL's text and jsonb cannot hold it:
+refused up front, it is a client error on every database, not a server error on one)."""
+
+
+def contains_nul(value: Any) -> bool:
+    """Whether ``value`` (text, or a JSON document's keys and strings) holds U+0000."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(item) for item in value)
+    return False
+
+
 def parse_value(field: AnyField, text: str) -> Any:
     """The value ``text`` stands for, as ``field``'s Python type.
 
     Raises:
         ValueError: with a message saying what the value must be.
     """
+    if "\x00" in text:
+        raise ValueError(NUL_REFUSED)
     match field.type:
         case "integer":
             return _integer(text)
@@ -142,9 +167,12 @@ def parse_value(field: AnyField, text: str) -> Any:
             return text
         case "json":
             try:
-                return orjson.loads(text)
+                document = orjson.loads(text)
             except orjson.JSONDecodeError:
                 raise ValueError('must be a JSON document, e.g. {"gift":true}') from None
+            if contains_nul(document):
+                raise ValueError(NUL_REFUSED)
+            return document
     return text
 
 

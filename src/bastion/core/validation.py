@@ -35,6 +35,7 @@ from pydantic import (
 
 from bastion.blueprint import SYSTEM_FIELDS, AnyField, Resource
 from bastion.core.errors import FieldError, InvalidInput
+from bastion.core.query_values import NUL_REFUSED, contains_nul
 
 __all__ = ["ResourceValidator", "field_errors"]
 
@@ -50,6 +51,21 @@ def _only_strings(kind: str) -> Any:
         return value
 
     return BeforeValidator(check)
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError(NUL_REFUSED)
+    return value
+
+
+def _json_without_nul(value: Any) -> Any:
+    if contains_nul(value):
+        raise ValueError(NUL_REFUSED)
+    return value
+
+
+_TEXT = AfterValidator(_no_nul)
 
 
 def _number_not_bool(value: Any) -> Any:
@@ -116,9 +132,10 @@ def _annotation(field: AnyField) -> Any:
                     max_length=field.max_length,
                     pattern=None if field.pattern is None else _end_anchors(field.pattern),
                 ),
+                _TEXT,
             ]
         case "text":
-            return Annotated[StrictStr, StringConstraints(max_length=field.max_length)]
+            return Annotated[StrictStr, StringConstraints(max_length=field.max_length), _TEXT]
         case "integer":
             low = -_INT64 - 1 if field.min is None else field.min
             high = _INT64 if field.max is None else field.max
@@ -157,15 +174,16 @@ def _annotation(field: AnyField) -> Any:
         case "enum":
             return Literal[tuple(field.values)]
         case "email":
-            return Annotated[EmailStr, StringConstraints(max_length=field.max_length)]
+            return Annotated[EmailStr, StringConstraints(max_length=field.max_length), _TEXT]
         case "url":
             return Annotated[
                 StrictStr,
                 StringConstraints(max_length=field.max_length),
+                _TEXT,
                 AfterValidator(_checked_url),
             ]
         case "json":
-            return Any
+            return Annotated[Any, AfterValidator(_json_without_nul)]
     raise AssertionError(f"unhandled field type {field.type!r}")  # pragma: no cover
 
 
