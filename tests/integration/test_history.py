@@ -370,8 +370,19 @@ async def test_history_leaves_out_updates_of_hidden_fields_only(guarded: Api) ->
     seen = await guarded.history(path, headers=ada.headers)
     assert [(e["type"], e["version"]) for e in seen] == [("notes.created", 1), ("notes.updated", 5)]
     assert seen[1]["changes"] == {"title": {"before": "plan", "after": "plan b"}}
-    # Page by page, one entry at a time: the same two, whatever lies between them.
+    # Page by page, one entry at a time: the same two, whatever lies between them, and
+    # the last page says it is the last (only a hidden update follows it).
     assert await guarded.history(path, headers=ada.headers, limit=1) == seen
+    first = (await http.get(f"{path}/history?limit=1", headers=ada.headers)).json()
+    assert first["has_more"] is True
+    second = await http.get(
+        f"{path}/history", params={"limit": 1, "cursor": first["next_cursor"]}, headers=ada.headers
+    )
+    assert [e["version"] for e in second.json()["data"]] == [5]
+    assert second.json()["has_more"] is False
+    whole = (await http.get(f"{path}/history?limit=2", headers=ada.headers)).json()
+    assert [e["version"] for e in whole["data"]] == [1, 5]
+    assert whole["has_more"] is False
     # An admin sees every update.
     staff = await RecordHistory(guarded.app.service).page("notes", note["id"], ctx=ADMIN)
     assert [e["version"] for e in staff.entries] == [1, 2, 3, 4, 5, 6]

@@ -70,6 +70,8 @@ _CURSOR_VERSION = b"h"
 _CURSOR_SIGNATURE_BYTES = 8
 _CHUNK = 500
 """Events read per statement when a whole stream is folded."""
+_SCAN_CHUNKS = 4
+"""Statements one history page reads events with, at most (see ``_visible_page``)."""
 
 
 # --- parameters ------------------------------------------------------------------------------
@@ -352,8 +354,8 @@ class RecordHistory:
         """One page of the record's events, oldest first, as the caller may see them.
 
         An update that changed only fields hidden from the caller is left out (the
-        versions of the entries show that something else happened). ``has_more`` may
-        then be true of a next page that turns out empty."""
+        versions of the entries show that something else happened); see
+        :func:`_visible_page`."""
         caller, scope = self._permit(resource, ctx)
         log = self._log(resource, parameter=None)
         after = decode_history_cursor(cursor, resource, record_id) if cursor else 0
@@ -363,21 +365,9 @@ class RecordHistory:
         async with self._service.store.unit_of_work(read_only=True) as uow:
             stream = _Stream(uow, log, resource, record_id)
             await self._check_visible(stream, caller, scope)
-            entries: list[dict[str, Any]] = []
-            last_seq, has_more = after, True
-            while has_more and len(entries) < limit:
-                rows = await stream.rows(after=last_seq, limit=limit)
-                has_more = len(rows) > limit
-                batch = rows[:limit]
-                for index, (event, changes) in enumerate(await stream.pairs(batch, opened=opened)):
-                    last_seq = event["seq"]
-                    visible = {n: c for n, c in changes.items() if n in shown}
-                    # An update of fields hidden from the caller only is not theirs to see.
-                    if visible or not event["type"].endswith(".updated"):
-                        entries.append(_entry(event, visible))
-                        if len(entries) == limit:
-                            has_more = has_more or index < len(batch) - 1
-                            break
+            entries, has_more, last_seq = await _visible_page(
+                stream, after=after, limit=limit, shown=shown, opened=opened
+            )
         next_cursor = encode_history_cursor(resource, record_id, last_seq) if has_more else None
         return HistoryPage(entries=entries, has_more=has_more, next_cursor=next_cursor)
 
@@ -443,6 +433,38 @@ class RecordHistory:
             record=self._service.shown(resource, record, caller),
             erased=tuple(name for name in erased if name not in hidden),
         )
+
+
+async def _visible_page(
+    stream: _Stream, *, after: int, limit: int, shown: frozenset[str], opened: bool
+) -> tuple[list[dict[str, Any]], bool, int]:
+    """Up to ``limit`` entries the caller may see after event number ``after``, whether
+    another follows, and the event number the next page starts after.
+
+    The first statement reads ``limit + 1`` events (enough when the caller sees them
+    all), the next ones :data:`_CHUNK`, at most :data:`_SCAN_CHUNKS` in all: a run of
+    updates hidden from the caller costs a few queries, and however long it is, one
+    page's work is bounded. A page that reached that bound before filling up is
+    short, with ``has_more`` and a cursor past what it read.
+    """
+    entries: list[dict[str, Any]] = []
+    cursor = scanned = after
+    size = limit + 1
+    for _ in range(_SCAN_CHUNKS):
+        rows = await stream.rows(after=scanned, limit=size)
+        for event, changes in await stream.pairs(rows[:size], opened=opened):
+            visible = {n: c for n, c in changes.items() if n in shown}
+            # An update of fields hidden from the caller only is not theirs to see.
+            if visible or not event["type"].endswith(".updated"):
+                if len(entries) == limit:
+                    return entries, True, cursor  # one more the caller may see
+                entries.append(_entry(event, visible))
+                cursor = event["seq"]
+            scanned = event["seq"]
+        if len(rows) <= size:
+            return entries, False, cursor  # the end of the stream
+        size = _CHUNK
+    return entries, True, scanned if len(entries) < limit else cursor
 
 
 def _entry(event: Row, changes: Changes) -> dict[str, Any]:
