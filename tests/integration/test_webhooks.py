@@ -691,6 +691,11 @@ async def test_webhooks_rotation_signs_with_both_secrets_until_the_overlap_ends(
             assert stored["previous_secret"] not in text
         audit = await w.get("/v1/admin/audit?kind=webhook.secret_rotated")
         [entry] = audit["data"]
+        # The same instant, written as the answer writes it.
+        assert (
+            entry["detail"]["previous_secret_expires_at"]
+            == rotated.json()["previous_secret_expires_at"]
+        )
         assert _at(entry["detail"]["previous_secret_expires_at"]) == ends
         assert new.removeprefix("whsec_") not in str(audit)
 

@@ -260,7 +260,9 @@ class WebhookAdmin:
                 WEBHOOK_SECRET_ROTATED,
                 detail={
                     "webhook": str(subscription_id),
-                    "previous_secret_expires_at": expires_at.isoformat() if expires_at else None,
+                    "previous_secret_expires_at": (
+                        expires_at.isoformat().replace("+00:00", "Z") if expires_at else None
+                    ),
                 },
             )
         return {
