@@ -197,7 +197,9 @@ class SqlUnitOfWork:
                         "k": self._tables[SUBJECT_KEYS].codec.encode,
                     },
                 )
-                await self._run("insert", resource, self._conn.execute, together.sql, args)
+                await self._run(
+                    "insert", resource, self._conn.execute, together.sql, args, keyword="INSERT"
+                )
                 return
             if key is not None:
                 await self.insert(SUBJECT_KEYS, key)
@@ -418,10 +420,12 @@ class SqlUnitOfWork:
         call: Callable[[str, list[Any]], Awaitable[_T]],
         sql: str,
         args: list[Any],
+        *,
+        keyword: str | None = None,
     ) -> _T:
         # Hot path: with tracing off, one test more than before; the traced copy is apart.
         if self._span_system is not None:
-            return await self._run_in_span(operation, resource, call, sql, args)
+            return await self._run_in_span(operation, resource, call, sql, args, keyword)
         started = time.perf_counter() if self._telemetry is not None else 0.0
         try:
             return await call(sql, args)
@@ -444,11 +448,13 @@ class SqlUnitOfWork:
         call: Callable[[str, list[Any]], Awaitable[_T]],
         sql: str,
         args: list[Any],
+        keyword: str | None,
     ) -> _T:
-        """:meth:`_run` inside a span naming the statement (its text, never its values)."""
+        """:meth:`_run` inside a span naming the statement (its text, never its values);
+        ``keyword`` names what a statement opening with ``WITH`` does."""
         assert self._telemetry is not None
         assert self._span_system is not None
-        keyword = sql.split(None, 1)[0].upper()
+        keyword = keyword or sql.split(None, 1)[0].upper()
         attributes = {
             "db.system": self._span_system,
             "db.system.name": self._span_system,
