@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 
 from process_support import (
     bastion_script,
@@ -92,6 +93,29 @@ def serving(tmp_path: Path, *args: str, **settings: str) -> Iterator[Served]:
         stop_server(process)
 
 
+def _workers(supervisor: subprocess.Popen[bytes]) -> set[int]:
+    """The pids of the worker processes ``supervisor`` runs now."""
+    found = set()
+    for child in psutil.Process(supervisor.pid).children():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            alive = child.is_running() and child.status() != psutil.STATUS_ZOMBIE
+            if alive and any("multiprocessing.spawn" in part for part in child.cmdline()):
+                found.add(child.pid)
+    return found
+
+
+async def _replaced(supervisor: subprocess.Popen[bytes], old: set[int], *, within: float) -> bool:
+    """Whether, within ``within`` seconds, none of the ``old`` workers is left and as many
+    new ones run in their place."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        workers = _workers(supervisor)
+        if len(workers) == len(old) and not workers & old:
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
 async def _wait_exit(process: subprocess.Popen[bytes], seconds: float) -> int | None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -149,15 +173,20 @@ async def test_a_rolling_restart_under_load_drops_no_request(tmp_path: Path) -> 
 
         async with httpx.AsyncClient(base_url=served.base_url, timeout=30) as client:
             before = {(await client.get("/slow", params={"seconds": "0"})).json()["pid"]}
+            old = _workers(served.process)
+            assert len(old) == 2, old
+            assert before <= old, (old, before)
             workers = [asyncio.create_task(load(client)) for _ in range(20)]
             await asyncio.sleep(0.5)
             served.process.send_signal(signal.SIGHUP)
             # Each of the two workers is replaced in turn: ready first, then drained.
-            await asyncio.sleep(12)
+            replaced = await _replaced(served.process, old, within=12)
+            await asyncio.sleep(0.5)  # and the new ones serve the load a while
             stop.set()
             await asyncio.gather(*workers)
             after = {(await client.get("/slow", params={"seconds": "0"})).json()["pid"]}
 
+        assert replaced, served.log.read_text()
         assert failures == []
         assert statuses
         assert set(statuses) == {200}
@@ -231,7 +260,10 @@ async def test_sigterm_to_a_pool_of_workers_keeps_serving_through_the_grace_peri
 async def test_max_requests_recycles_workers_under_load_without_dropping_a_request(
     tmp_path: Path,
 ) -> None:
-    with serving(tmp_path, "--workers", "2", "--max-requests", "40") as served:
+    # No grace period on the last stop: this test is about recycling, not shutdown.
+    with serving(
+        tmp_path, "--workers", "2", "--max-requests", "40", shutdown_grace_seconds="0"
+    ) as served:
         statuses: list[int] = []
         failures: list[str] = []
         stop = asyncio.Event()
@@ -253,7 +285,8 @@ async def test_max_requests_recycles_workers_under_load_without_dropping_a_reque
 async def test_max_requests_recycles_a_single_worker_without_stopping_the_service(
     tmp_path: Path,
 ) -> None:
-    with serving(tmp_path, "--max-requests", "10") as served:
+    # No grace period on the last stop: this test is about recycling, not shutdown.
+    with serving(tmp_path, "--max-requests", "10", shutdown_grace_seconds="0") as served:
         pids = set()
         async with httpx.AsyncClient(base_url=served.base_url, timeout=20) as client:
             for _ in range(15):
