@@ -27,7 +27,7 @@ from service_support import service_missing
 
 # log_capture fails any test during which a secret was logged; broker_support has the
 # message broker fixtures (rabbitmq_url, nats_url, broker_url, broker_channel).
-pytest_plugins = ["log_capture", "broker_support"]
+pytest_plugins = ["log_capture", "broker_support", "role_support"]
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "BASTION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

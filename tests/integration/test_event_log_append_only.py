@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 from bastion.adapters.sql.urls import parse_database_url
 from bastion.blueprint.events import EVENT_RESOURCES
 from bastion.cli.migrate import migrate_app
+from role_support import with_user
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -43,26 +44,6 @@ def migrations_dir(tmp_path: Path) -> Path:
     copy = tmp_path / "migrations"
     shutil.copytree(EXAMPLES / "migrations" / "versions", copy / "versions")
     return copy
-
-
-def with_user(url: str, user: str) -> str:
-    """``url`` logging in as ``user`` instead."""
-    return sa.make_url(url).set(username=user).render_as_string(hide_password=False)
-
-
-@pytest.fixture
-async def runtime_url(postgres_url: str) -> AsyncIterator[str]:
-    """The URL of a new login role (no privileges yet) on the test's database."""
-    role = f"bastion_test_runtime_{uuid.uuid4().hex[:12]}"
-    owner = await asyncpg.connect(postgres_url)
-    try:
-        await owner.execute(f'CREATE ROLE "{role}" LOGIN')
-        yield with_user(postgres_url, role)
-    finally:
-        # Its privileges in this database go first, or the role cannot be dropped.
-        await owner.execute(f'DROP OWNED BY "{role}"')
-        await owner.execute(f'DROP ROLE "{role}"')
-        await owner.close()
 
 
 def migrate(

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 import sqlalchemy as sa
 from click.testing import Result
@@ -27,30 +24,12 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SECRET = "runtime-role-test-secret-" + "x" * 32
 
 
-def _as_user(url: str, user: str) -> str:
-    return sa.make_url(url).set(username=user).render_as_string(hide_password=False)
-
-
 @pytest.fixture
 def migrations_dir(tmp_path: Path) -> Path:
     """A copy of the example's committed revisions."""
     copy = tmp_path / "migrations"
     shutil.copytree(EXAMPLES / "migrations" / "versions", copy / "versions")
     return copy
-
-
-@pytest.fixture
-async def runtime_url(postgres_url: str) -> AsyncIterator[str]:
-    """The URL of a new login role of this test's own; dropped afterwards."""
-    role = f"bastion_test_runtime_{uuid.uuid4().hex[:12]}"
-    owner = await asyncpg.connect(postgres_url)
-    try:
-        await owner.execute(f'CREATE ROLE "{role}" LOGIN')
-        yield _as_user(postgres_url, role)
-    finally:
-        await owner.execute(f'DROP OWNED BY "{role}"')
-        await owner.execute(f'DROP ROLE "{role}"')
-        await owner.close()
 
 
 def _bastion(*args: str, env: dict[str, str | None]) -> Result:
