@@ -54,13 +54,10 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bastion.adapters.bus import InProcessBus, broker_from_url
-from bastion.adapters.sql.schema import build_metadata
-from bastion.adapters.sql.urls import parse_database_url
 from bastion.app import BastionApp, create_app
-from bastion.blueprint import Blueprint, with_identity
+from bastion.blueprint import Blueprint
 from bastion.blueprint.events import OUTBOX
 from bastion.core.context import RequestContext
 from bastion.core.events.relay import OutboxRelay
@@ -69,6 +66,7 @@ from bastion.ops.logging import configure_logging
 from bastion.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness.databases import create_tables
 from harness.machine import wait_until_quiet
 
 ROUNDS = int(os.environ.get("BENCH_EVENTS_ROUNDS", "7"))
@@ -136,22 +134,11 @@ class PostgresDatabase:
     async def __aenter__(self) -> PostgresDatabase:
         await _admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
         await _admin(f'CREATE DATABASE "{self.name}"')
-        await _create_schema(self.url)
+        await create_tables(BLUEPRINT, self.url)
         return self
 
     async def __aexit__(self, *_: object) -> None:
         await _admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
-async def _create_schema(database_url: str) -> None:
-    parsed = parse_database_url(database_url)
-    engine = create_async_engine(parsed.sqlalchemy_url)
-    try:
-        async with engine.begin() as conn:
-            metadata = build_metadata(with_identity(BLUEPRINT), parsed.dialect)
-            await conn.run_sync(metadata.create_all)
-    finally:
-        await engine.dispose()
 
 
 async def _build(database_url: str, *, event_log: bool) -> BastionApp:
@@ -602,7 +589,7 @@ async def _creates() -> dict[str, dict[str, tuple[float, float, float | None]]]:
         )
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-        await _create_schema(url)
+        await create_tables(BLUEPRINT, url)
         results["SQLite"] = await measure_creates(url, CLIENTS["SQLite"])
     return results
 

@@ -31,14 +31,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from bastion.adapters.sql.schema import build_metadata
-from bastion.adapters.sql.urls import parse_database_url
 from bastion.app import BastionApp, create_app
-from bastion.blueprint import Blueprint, with_identity
+from bastion.blueprint import Blueprint
 from bastion.ops.logging import configure_logging
 from bastion.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness.databases import create_tables
 
 ROUNDS = int(os.environ.get("BENCH_OPS_ROUNDS", "7"))
 REQUESTS = int(os.environ.get("BENCH_OPS_REQUESTS", "5000"))
@@ -124,7 +124,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as folder, open(os.devnull, "w") as devnull:
         configure_logging(level="INFO", levels={}, json=True, stream=devnull)
         database_url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-        await _create_schema(database_url)
+        await create_tables(BLUEPRINT, database_url)
         variants = ("bare", "metrics", "shipped", "tracing")
         apps = {variant: await _build(database_url, variant) for variant in variants}
         record_path = await _create_note(apps["bare"])
@@ -142,17 +142,6 @@ async def main() -> None:
             await app.stop()
         results = {variant: statistics.median(times) for variant, times in timings.items()}
     _print(results)
-
-
-async def _create_schema(database_url: str) -> None:
-    parsed = parse_database_url(database_url)
-    engine = create_async_engine(parsed.sqlalchemy_url)
-    try:
-        async with engine.begin() as conn:
-            metadata = build_metadata(with_identity(BLUEPRINT), parsed.dialect)
-            await conn.run_sync(metadata.create_all)
-    finally:
-        await engine.dispose()
 
 
 async def _create_note(app: BastionApp) -> str:

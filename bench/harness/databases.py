@@ -14,10 +14,14 @@ import sys
 from pathlib import Path
 
 import asyncpg
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from bastion.adapters.sql.schema import build_metadata
+from bastion.adapters.sql.urls import parse_database_url
+from bastion.blueprint import Blueprint, with_identity
 from harness.config import BENCH_DIR
 
-__all__ = ["Databases", "bastion_env", "migrate"]
+__all__ = ["Databases", "bastion_env", "create_tables", "migrate"]
 
 BLUEPRINT = BENCH_DIR / "bastion.yaml"
 
@@ -138,3 +142,16 @@ class Databases:
         finally:
             await conn.close()
         return version
+
+
+async def create_tables(blueprint: Blueprint, database_url: str) -> None:
+    """Create ``blueprint``'s tables (identity and Bastion's own included) straight from
+    its metadata, for the in-process benchmarks that build a blueprint of their own."""
+    parsed = parse_database_url(database_url)
+    engine = create_async_engine(parsed.sqlalchemy_url)
+    try:
+        async with engine.begin() as conn:
+            metadata = build_metadata(with_identity(blueprint), parsed.dialect)
+            await conn.run_sync(metadata.create_all)
+    finally:
+        await engine.dispose()
