@@ -407,11 +407,15 @@ class TransactionRecords:
         system = {k: record[k] for k in ("id", "created_at", "updated_at", "version")}
         return {**system, **validator.validate_stored(event.record)}
 
+    def _event_log(self, resource: str) -> EventLog | None:
+        """The event log, if ``resource``'s changes are logged."""
+        events = self._service.events
+        return events if events is not None and events.records(resource) else None
+
     async def _log(
         self, kind: ChangeKind, resource: str, before: Row | None, after: Row | None
     ) -> None:
-        events = self._service.events
-        if events is not None and events.records(resource):
+        if (events := self._event_log(resource)) is not None:
             at = after["updated_at"] if after is not None else self._service.clock()
             await events.append(self._uow, self._ctx, resource, kind, before, after, at=at)
 
@@ -445,8 +449,7 @@ class TransactionRecords:
         }
         row = await self._run_hooks("before_create", resource, row, None)
         await self._check_references(resource, row, None)
-        events = self._service.events
-        if events is not None and events.records(resource):
+        if (events := self._event_log(resource)) is not None:
             # The event goes in with the record: one statement on PostgreSQL.
             logged = await events.prepare(
                 self._uow, self._ctx, resource, "created", None, row, at=row["updated_at"]

@@ -111,8 +111,9 @@ class EventLog:
         at: datetime,
     ) -> EventRows:
         """The event of one change and its outbox row, for ``uow`` to store with the change
-        (:meth:`UnitOfWork.insert` takes a creation's): the record's stream head is read
-        and a personal field's key created in ``uow``, the rows themselves not written."""
+        (:meth:`UnitOfWork.insert` takes a creation's), not yet written. An update or a
+        delete reads the record's stream head in ``uow`` (and creates its personal fields'
+        key there if it has none); a creation's new key comes back in ``subject_key``."""
         record: Row = after if after is not None else before  # type: ignore[assignment]
         record_id = record["id"]
         seq, prev_hash = 1, GENESIS_HASH
